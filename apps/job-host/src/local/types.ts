@@ -1,0 +1,39 @@
+// What a local run reports while it runs and when it ends.
+import type { CounterRecord } from "@tormr/mapreduce/counters";
+
+export interface PhaseProgress {
+  total: number;
+  done: number;
+  running: number;
+}
+
+export interface JobProgress {
+  jobId: string;
+  phase: "map" | "reduce" | "done";
+  maps: PhaseProgress;
+  reduces: PhaseProgress;
+  /** The latest `reporter:status:` line of any task, if one was sent. */
+  status?: string;
+  /** Set when an attempt failed and will be retried. */
+  retry?: { task: string; attempt: number; message: string };
+}
+
+export interface LocalJobOptions {
+  /** Number of separate worker processes. Defaults to the number of cores. */
+  workers?: number;
+  onProgress?: (progress: JobProgress) => void;
+  /** Where intermediate files go; defaults to the OS temp folder. Removed when the job ends. */
+  scratchDir?: string;
+}
+
+export interface JobResult {
+  jobId: string;
+  output: string;
+  /** The committed part files, in order. */
+  parts: string[];
+  counters: CounterRecord;
+  maps: number;
+  reduces: number;
+  failedAttempts: number;
+  durationMs: number;
+}

@@ -1,0 +1,105 @@
+// The job spec every runner takes, and the typed settings read from its -D configuration.
+import { z } from "zod";
+import { MapReduceError } from "./errors.ts";
+
+const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
+
+export const streamingTaskSchema = z.object({
+  kind: z.literal("streaming"),
+  mapper: z.string().min(1),
+  combiner: z.string().min(1).optional(),
+  /** Absent for a map-only job (`-reducer NONE`). */
+  reducer: z.string().min(1).optional(),
+});
+
+export const jsTaskSchema = z.object({
+  kind: z.literal("js"),
+  /** Absolute path of an ES module exporting `map`, optionally `combine`, and `reduce`. */
+  module: absolutePath,
+});
+
+export const jobSpecSchema = z.object({
+  id: z.string().regex(/^job_[0-9A-Za-z]+_[0-9]{4,}$/, "must look like job_<stamp>_<seq>"),
+  inputs: z.array(absolutePath).min(1),
+  output: absolutePath,
+  task: z.discriminatedUnion("kind", [streamingTaskSchema, jsTaskSchema]),
+  numReduceTasks: z.number().int().min(0).max(100_000),
+  /** Files copied into every task's working folder (`-file`). */
+  files: z.array(absolutePath).default([]),
+  /** Extra environment for every task (`-cmdenv K=V`). */
+  cmdenv: z.record(z.string(), z.string()).default({}),
+  /** The `-D` configuration, as given. */
+  conf: z.record(z.string(), z.string()).default({}),
+});
+
+export type JobSpec = z.infer<typeof jobSpecSchema>;
+export type JobSpecInput = z.input<typeof jobSpecSchema>;
+
+/** The engine's settings, read from the -D configuration with Hadoop's names and defaults. */
+export interface JobSettings {
+  sortBudgetBytes: number;
+  splitSizeBytes: number;
+  mapOutputSeparator: string;
+  mapOutputKeyFields: number;
+  reduceInputSeparator: string;
+  mapMaxAttempts: number;
+  reduceMaxAttempts: number;
+}
+
+export const DEFAULT_SPLIT_SIZE = 32 * 1024 * 1024;
+export const DEFAULT_SORT_MB = 100;
+export const DEFAULT_MAX_ATTEMPTS = 4;
+
+function positiveInt(conf: Record<string, string>, key: string, fallback: number): number {
+  const raw = conf[key];
+  if (raw === undefined) return fallback;
+  if (!/^[0-9]+$/.test(raw.trim()) || Number(raw) < 1) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${key}=${raw}: expected a positive whole number, got '${raw}'`,
+    );
+  }
+  return Number(raw);
+}
+
+function separator(conf: Record<string, string>, key: string): string {
+  const raw = conf[key];
+  if (raw === undefined) return "\t";
+  // Hadoop users write the tab as an escape because shells make a literal one awkward.
+  const value = raw.replaceAll("\\t", "\t");
+  if (value.length === 0 || value.includes("\n")) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${key}: expected a non-empty separator without newlines, got '${raw}'`,
+    );
+  }
+  return value;
+}
+
+export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
+  const conf = spec.conf;
+  return {
+    sortBudgetBytes: positiveInt(conf, "mapreduce.task.io.sort.mb", DEFAULT_SORT_MB) * 1024 * 1024,
+    splitSizeBytes: positiveInt(
+      conf,
+      "mapreduce.input.fileinputformat.split.maxsize",
+      DEFAULT_SPLIT_SIZE,
+    ),
+    mapOutputSeparator: separator(conf, "stream.map.output.field.separator"),
+    mapOutputKeyFields: positiveInt(conf, "stream.num.map.output.key.fields", 1),
+    reduceInputSeparator: separator(conf, "stream.reduce.input.field.separator"),
+    mapMaxAttempts: positiveInt(conf, "mapreduce.map.maxattempts", DEFAULT_MAX_ATTEMPTS),
+    reduceMaxAttempts: positiveInt(conf, "mapreduce.reduce.maxattempts", DEFAULT_MAX_ATTEMPTS),
+  };
+}
+
+export function parseJobSpec(input: unknown): JobSpec {
+  const parsed = jobSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join(".") || "job spec";
+    throw new MapReduceError("ERR_BAD_JOB_SPEC", `${where}: ${issue?.message ?? "invalid"}`);
+  }
+  jobSettings(parsed.data);
+  return parsed.data;
+}
