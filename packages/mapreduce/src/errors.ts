@@ -10,7 +10,8 @@ export type MapReduceErrorCode =
   | "ERR_BAD_JOB_MODULE"
   | "ERR_BAD_RECORD"
   | "ERR_TASK_FAILED"
-  | "ERR_JOB_FAILED";
+  | "ERR_JOB_FAILED"
+  | "ERR_CANCELLED";
 
 export class MapReduceError extends Error {
   override readonly name = "MapReduceError";

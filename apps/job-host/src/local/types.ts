@@ -24,6 +24,8 @@ export interface LocalJobOptions {
   onProgress?: (progress: JobProgress) => void;
   /** Where intermediate files go; defaults to the OS temp folder. Removed when the job ends. */
   scratchDir?: string;
+  /** Aborting stops the job: workers are killed and the output folder is removed. */
+  signal?: AbortSignal;
 }
 
 export interface JobResult {

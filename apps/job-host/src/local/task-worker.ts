@@ -1,0 +1,42 @@
+// A local worker process: runs the map and reduce attempts its parent sends, one at a time.
+import { MapReduceError } from "@tormr/mapreduce/errors";
+import { runMapTask } from "@tormr/mapreduce/map-task";
+import { runReduceTask } from "@tormr/mapreduce/reduce-task";
+import { TaskFailure } from "@tormr/mapreduce/task-failure";
+import type { TaskRequest, TaskResult, WorkerMessage } from "./messages.ts";
+
+function send(message: WorkerMessage | { type: "done"; id: number; result: TaskResult }): void {
+  process.send?.(message);
+}
+
+async function run(request: TaskRequest): Promise<void> {
+  const onStatus = (status: string) => send({ type: "status", id: request.id, status });
+  try {
+    const result =
+      request.type === "map"
+        ? await runMapTask({ ...request.options, onStatus })
+        : await runReduceTask({ ...request.options, onStatus });
+    send({ type: "done", id: request.id, result });
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    send({
+      type: "failed",
+      id: request.id,
+      error: {
+        code: e instanceof MapReduceError ? e.code : "ERR_INTERNAL",
+        message: e.message,
+        exitCode: e instanceof TaskFailure ? e.exitCode : null,
+        stderrTail: e instanceof TaskFailure ? e.stderrTail : (e.stack ?? ""),
+      },
+    });
+  }
+}
+
+if (!process.send) {
+  console.error("task-worker: start me with child_process.fork, not by hand");
+  process.exit(2);
+}
+process.on("message", (request: TaskRequest) => void run(request));
+// When the runner goes away, so do its workers.
+process.on("disconnect", () => process.exit(0));
+send({ type: "ready" });

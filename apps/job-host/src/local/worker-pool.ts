@@ -1,0 +1,135 @@
+// A fixed pool of local worker processes; a task sent to one that dies fails like any other attempt.
+import { type ChildProcess, fork } from "node:child_process";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { type TaskRequest, type TaskResult, workerMessageSchema } from "./messages.ts";
+
+export interface AttemptError {
+  code: string;
+  message: string;
+  exitCode: number | null;
+  stderrTail: string;
+}
+
+export class AttemptFailed extends Error {
+  constructor(readonly detail: AttemptError) {
+    super(detail.message);
+  }
+}
+
+interface Running {
+  resolve: (result: TaskResult) => void;
+  reject: (error: AttemptFailed) => void;
+  onStatus: (status: string) => void;
+}
+
+const WORKER_ENTRY = fileURLToPath(new URL("./task-worker.ts", import.meta.url));
+// Resolved here, so workers start from any folder, not only from inside the repository.
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+class LocalWorker {
+  readonly child: ChildProcess;
+  running: (Running & { id: number }) | undefined;
+  readonly ready: Promise<unknown>;
+
+  constructor(onExit: (worker: LocalWorker) => void) {
+    this.child = fork(WORKER_ENTRY, [], {
+      execArgv: ["--import", TSX_LOADER],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced",
+    });
+    this.ready = once(this.child, "message");
+    this.child.on("message", (raw) => this.receive(raw));
+    this.child.on("exit", (code, signal) => {
+      const running = this.running;
+      this.running = undefined;
+      running?.reject(
+        new AttemptFailed({
+          code: "ERR_WORKER_DIED",
+          message: `worker process ${this.child.pid} died (${signal ?? `exit code ${code}`})`,
+          exitCode: code,
+          stderrTail: "",
+        }),
+      );
+      onExit(this);
+    });
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = workerMessageSchema.safeParse(raw);
+    const running = this.running;
+    if (!parsed.success || !running) return;
+    const message = parsed.data;
+    if (message.type === "ready" || message.id !== running.id) return;
+    if (message.type === "status") {
+      running.onStatus(message.status);
+      return;
+    }
+    this.running = undefined;
+    if (message.type === "done") running.resolve(message.result as unknown as TaskResult);
+    else running.reject(new AttemptFailed(message.error));
+  }
+}
+
+export class WorkerPool {
+  private readonly workers = new Set<LocalWorker>();
+  private readonly idle: LocalWorker[] = [];
+  private readonly waiting: ((worker: LocalWorker) => void)[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly size: number) {
+    for (let i = 0; i < size; i++) this.spawn();
+  }
+
+  private spawn(): void {
+    const worker = new LocalWorker((dead) => {
+      this.workers.delete(dead);
+      const at = this.idle.indexOf(dead);
+      if (at >= 0) this.idle.splice(at, 1);
+      // Keep the pool at its size while there is work, so one crash does not shrink the job.
+      if (!this.closed) this.spawn();
+    });
+    this.workers.add(worker);
+    void worker.ready.then(() => this.release(worker));
+  }
+
+  private release(worker: LocalWorker): void {
+    if (!this.workers.has(worker) || this.closed) return;
+    const next = this.waiting.shift();
+    if (next) next(worker);
+    else this.idle.push(worker);
+  }
+
+  private acquire(): Promise<LocalWorker> {
+    const worker = this.idle.shift();
+    return worker ? Promise.resolve(worker) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Runs one attempt on the next free worker; rejects with AttemptFailed. */
+  async run(
+    request: Omit<TaskRequest, "id">,
+    onStatus: (status: string) => void,
+  ): Promise<TaskResult> {
+    const worker = await this.acquire();
+    const id = this.nextId++;
+    try {
+      return await new Promise<TaskResult>((resolve, reject) => {
+        worker.running = { id, resolve, reject, onStatus };
+        worker.child.send({ ...request, id } as TaskRequest);
+      });
+    } finally {
+      this.release(worker);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const exits = [...this.workers].map((w) =>
+      w.child.exitCode === null && w.child.signalCode === null ? once(w.child, "exit") : undefined,
+    );
+    for (const w of this.workers) w.child.kill("SIGKILL");
+    await Promise.all(exits);
+  }
+}

@@ -1,0 +1,313 @@
+// One map task attempt: a split through the mapper, partitioned, sorted, spilled, combined, merged.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { LineSplitter, toByteString } from "./byte-string.ts";
+import { MapOutputCollector, type PartitionFile, type SpillCombiner } from "./collector.ts";
+import { C, type CounterRecord, Counters, FS_GROUP } from "./counters.ts";
+import { countLines, readSegment } from "./input-reader.ts";
+import { type JobSpec, jobSettings } from "./job-spec.ts";
+import { iterate, type JobContext, type JobModule, loadJobModule, recordLine } from "./js-job.ts";
+import { type KeySpec, mapOutputKeySpec } from "./key-spec.ts";
+import { RunWriter } from "./run-writer.ts";
+import type { Split } from "./splits.ts";
+import { StreamingProcess } from "./streaming-process.ts";
+import {
+  attemptId,
+  partName,
+  prepareWorkDir,
+  type TaskIdentity,
+  taskEnvironment,
+  taskId,
+} from "./task-env.ts";
+
+export interface MapTaskOptions {
+  job: JobSpec;
+  split: Split;
+  attempt: number;
+  /** An empty folder of this attempt's own, for its working files and spills. */
+  taskDir: string;
+  /** Where the partition files (or, for a map-only job, the part file) are written. */
+  outputDir: string;
+  onStatus?: (status: string) => void;
+}
+
+export interface MapTaskResult {
+  attemptId: string;
+  /** One sorted file per reduce partition, or the single part file of a map-only job. */
+  outputs: PartitionFile[];
+  counters: CounterRecord;
+}
+
+const JS_KEY_SPEC: KeySpec = { separator: "\t", fields: 1 };
+
+/** The per-record sink a mapper's output goes to: the sort buffer, or straight to the part file. */
+interface MapSink {
+  add(line: string): void;
+  afterBatch(): Promise<void>;
+  finish(): Promise<PartitionFile[]>;
+}
+
+export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult> {
+  const { job, split } = options;
+  const identity: TaskIdentity = { type: "m", index: split.index, attempt: options.attempt };
+  const counters = new Counters();
+  const workDir = await prepareWorkDir(job, join(options.taskDir, "work"));
+  const spillDir = join(options.taskDir, "spill");
+  await mkdir(spillDir, { recursive: true });
+  await mkdir(options.outputDir, { recursive: true });
+  const settings = jobSettings(job);
+  const keySpec = job.task.kind === "js" ? JS_KEY_SPEC : mapOutputKeySpec(settings);
+  const module =
+    job.task.kind === "js"
+      ? await loadJobModule(job.task.module, job.numReduceTasks > 0)
+      : undefined;
+
+  const context = (inputFile: string): JobContext => ({
+    jobId: job.id,
+    taskId: taskId(job.id, identity),
+    attemptId: attemptId(job.id, identity),
+    inputFile,
+    partition: split.index,
+    conf: job.conf,
+    counter: (group, name, amount = 1) => counters.increment(group, name, amount),
+    status: (message) => options.onStatus?.(message),
+  });
+
+  let combiner: SpillCombiner | undefined;
+  if (job.task.kind === "streaming" && job.task.combiner && job.numReduceTasks > 0) {
+    const command = job.task.combiner;
+    combiner = (lines) =>
+      pipeThrough(
+        {
+          role: "combiner",
+          command,
+          cwd: workDir,
+          env: taskEnvironment(job, identity, workDir),
+          counters,
+          onStatus: options.onStatus,
+        },
+        lines,
+      );
+  }
+
+  let sink: MapSink;
+  if (job.numReduceTasks === 0) {
+    const writer = await RunWriter.create(join(options.outputDir, partName(split.index)));
+    sink = {
+      add: (line) => writer.add(line),
+      afterBatch: async () => {
+        if (writer.full) await writer.flush();
+      },
+      finish: async () => {
+        await writer.close();
+        counters.increment(FS_GROUP, C.bytesWritten, writer.bytes);
+        return [{ partition: 0, path: writer.path, records: writer.records, bytes: writer.bytes }];
+      },
+    };
+  } else {
+    const collector = new MapOutputCollector({
+      partitions: job.numReduceTasks,
+      keySpec,
+      budgetBytes: settings.sortBudgetBytes,
+      scratchDir: spillDir,
+      counters,
+      ...(combiner ? { combiner } : {}),
+    });
+    sink = {
+      add: (line) => collector.add(line),
+      afterBatch: () => collector.maybeSpill(),
+      finish: () => collector.finish((p) => join(options.outputDir, `map-${split.index}.p${p}`)),
+    };
+  }
+
+  for (const segment of split.segments) {
+    if (module) {
+      await mapSegmentJs(
+        module,
+        segment,
+        sink,
+        counters,
+        context(segment.path),
+        settings.sortBudgetBytes,
+        job.numReduceTasks === 0,
+      );
+    } else if (job.task.kind === "streaming") {
+      const env = taskEnvironment(job, identity, workDir, {
+        mapreduce_map_input_file: segment.path,
+        mapreduce_map_input_start: String(segment.start),
+        mapreduce_map_input_length: String(segment.end - segment.start),
+      });
+      const mapper = new StreamingProcess({
+        role: "mapper",
+        command: job.task.mapper,
+        cwd: workDir,
+        env,
+        counters,
+        onStatus: options.onStatus,
+      });
+      await mapSegmentStreaming(mapper, segment, sink, counters);
+    }
+  }
+  const outputs = await sink.finish();
+  return { attemptId: attemptId(job.id, identity), outputs, counters: counters.toJSON() };
+}
+
+async function mapSegmentStreaming(
+  mapper: StreamingProcess,
+  segment: Split["segments"][number],
+  sink: MapSink,
+  counters: Counters,
+): Promise<void> {
+  const feed = (async () => {
+    try {
+      for await (const chunk of readSegment(segment)) {
+        counters.task(C.mapInputRecords, countLines(chunk));
+        counters.increment(FS_GROUP, C.bytesRead, chunk.length);
+        await mapper.write(chunk);
+      }
+    } finally {
+      mapper.endInput();
+    }
+  })();
+  try {
+    const splitter = new LineSplitter();
+    for await (const chunk of mapper.stdout) {
+      const lines = splitter.push(chunk);
+      collect(lines, sink, counters);
+      await sink.afterBatch();
+    }
+    collect(splitter.end(), sink, counters);
+    await feed;
+    await mapper.wait();
+  } catch (error) {
+    mapper.kill();
+    await feed.catch(() => {});
+    throw error;
+  }
+}
+
+function collect(lines: string[], sink: MapSink, counters: Counters): void {
+  let bytes = 0;
+  for (const line of lines) {
+    sink.add(line);
+    bytes += line.length + 1;
+  }
+  counters.task(C.mapOutputRecords, lines.length);
+  counters.task(C.mapOutputBytes, bytes);
+}
+
+/** Runs a JS `map` over a segment's lines; with a `combine`, output is aggregated per key first. */
+async function mapSegmentJs(
+  module: JobModule,
+  segment: Split["segments"][number],
+  sink: MapSink,
+  counters: Counters,
+  ctx: JobContext,
+  budget: number,
+  mapOnly: boolean,
+): Promise<void> {
+  // A map-only job has no shuffle, so nothing to combine.
+  const combine = mapOnly ? undefined : module.combine;
+  let buffered = new Map<string, string[]>();
+  let bufferedBytes = 0;
+  let outputRecords = 0;
+  let outputBytes = 0;
+  const emit = combine
+    ? (key: string | number, value: string | number) => {
+        const k = String(key);
+        const v = String(value);
+        recordLine(k, v);
+        const values = buffered.get(k);
+        if (values === undefined) {
+          buffered.set(k, [v]);
+          bufferedBytes += k.length * 2 + v.length * 2 + 120;
+        } else {
+          values.push(v);
+          bufferedBytes += v.length * 2 + 16;
+        }
+        outputRecords++;
+        outputBytes += k.length + v.length + 2;
+      }
+    : (key: string | number, value: string | number) => {
+        const line = toByteString(recordLine(key, value));
+        sink.add(line);
+        outputRecords++;
+        outputBytes += line.length + 1;
+      };
+
+  const flushCombined = async () => {
+    const groups = buffered;
+    buffered = new Map();
+    bufferedBytes = 0;
+    let inRecords = 0;
+    let outRecords = 0;
+    const combineEmit = (key: string | number, value: string | number) => {
+      sink.add(toByteString(recordLine(key, value)));
+      outRecords++;
+    };
+    for (const [key, values] of groups) {
+      inRecords += values.length;
+      await combine?.(key, iterate(values), combineEmit, ctx);
+    }
+    counters.task(C.combineInputRecords, inRecords);
+    counters.task(C.combineOutputRecords, outRecords);
+  };
+
+  const decoder = new StringDecoder("utf8");
+  let carry = "";
+  let inputRecords = 0;
+  const mapLine = module.map;
+  for await (const chunk of readSegment(segment)) {
+    counters.increment(FS_GROUP, C.bytesRead, chunk.length);
+    const lines = (carry + decoder.write(chunk)).split("\n");
+    carry = lines.pop() ?? "";
+    inputRecords += lines.length;
+    for (const raw of lines) {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      const result = mapLine(line, emit, ctx);
+      if (result instanceof Promise) await result;
+    }
+    if (combine && bufferedBytes >= budget) {
+      await flushCombined();
+      await sink.afterBatch();
+    } else if (!combine) {
+      await sink.afterBatch();
+    }
+  }
+  if (combine) await flushCombined();
+  counters.task(C.mapInputRecords, inputRecords);
+  counters.task(C.mapOutputRecords, outputRecords);
+  counters.task(C.mapOutputBytes, outputBytes);
+}
+
+/** Sends lines through a streaming program (a combiner) and returns what it printed. */
+async function pipeThrough(
+  options: ConstructorParameters<typeof StreamingProcess>[0],
+  lines: string[],
+): Promise<string[]> {
+  const program = new StreamingProcess(options);
+  const feed = (async () => {
+    try {
+      for (let i = 0; i < lines.length; i += 8192) {
+        await program.write(Buffer.from(`${lines.slice(i, i + 8192).join("\n")}\n`, "latin1"));
+      }
+    } finally {
+      program.endInput();
+    }
+  })();
+  const out: string[] = [];
+  try {
+    const splitter = new LineSplitter();
+    for await (const chunk of program.stdout)
+      for (const line of splitter.push(chunk)) out.push(line);
+    out.push(...splitter.end());
+    await feed;
+    await program.wait();
+  } catch (error) {
+    program.kill();
+    await feed.catch(() => {});
+    throw error;
+  }
+  return out;
+}
