@@ -72,7 +72,8 @@ export async function runReduceTask(options: ReduceTaskOptions): Promise<ReduceT
       const lines = groups.lines();
       const values: AsyncIterable<string> = {
         async *[Symbol.asyncIterator]() {
-          for await (const line of lines) yield fromByteString(valuePart(line, key.length, keySpec));
+          for await (const line of lines)
+            yield fromByteString(valuePart(line, key.length, keySpec));
         },
       };
       await reduce?.(fromByteString(key), values, emit, ctx);

@@ -72,10 +72,22 @@ class LocalWorker {
   }
 }
 
+function poolClosed(): AttemptFailed {
+  return new AttemptFailed({
+    code: "ERR_POOL_CLOSED",
+    message: "the worker pool was shut down",
+    exitCode: null,
+    stderrTail: "",
+  });
+}
+
 export class WorkerPool {
   private readonly workers = new Set<LocalWorker>();
   private readonly idle: LocalWorker[] = [];
-  private readonly waiting: ((worker: LocalWorker) => void)[] = [];
+  private readonly waiting: {
+    resolve: (worker: LocalWorker) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   private nextId = 1;
   private closed = false;
 
@@ -98,13 +110,15 @@ export class WorkerPool {
   private release(worker: LocalWorker): void {
     if (!this.workers.has(worker) || this.closed) return;
     const next = this.waiting.shift();
-    if (next) next(worker);
+    if (next) next.resolve(worker);
     else this.idle.push(worker);
   }
 
   private acquire(): Promise<LocalWorker> {
+    if (this.closed) return Promise.reject(poolClosed());
     const worker = this.idle.shift();
-    return worker ? Promise.resolve(worker) : new Promise((resolve) => this.waiting.push(resolve));
+    if (worker) return Promise.resolve(worker);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   /** Runs one attempt on the next free worker; rejects with AttemptFailed. */
@@ -126,6 +140,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
     const exits = [...this.workers].map((w) =>
       w.child.exitCode === null && w.child.signalCode === null ? once(w.child, "exit") : undefined,
     );
