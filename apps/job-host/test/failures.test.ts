@@ -130,9 +130,9 @@ describe("retries and failures", () => {
         conf: { "mapreduce.reduce.maxattempts": "2" },
       },
       { onProgress: (p) => p.retry && retries.push(p.retry.attempt) },
-    ).catch((e: Error) => e);
+    ).catch((e: unknown) => e);
     expect(retries).toEqual([1]);
-    expect(error.message).toMatch(
+    expect((error as Error).message).toMatch(
       /_r_000000 failed 2 times; attempt 1: reducer .* exited with code 9/,
     );
     expect(existsSync(ws.output)).toBe(false);

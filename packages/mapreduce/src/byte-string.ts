@@ -38,3 +38,10 @@ export function linesToBuffer(lines: readonly string[]): Buffer {
   if (lines.length === 0) return Buffer.alloc(0);
   return Buffer.from(`${lines.join("\n")}\n`, "latin1");
 }
+
+/** Counts the newlines in a chunk. */
+export function countLines(chunk: Buffer): number {
+  let n = 0;
+  for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) n++;
+  return n;
+}

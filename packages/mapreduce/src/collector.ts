@@ -28,31 +28,72 @@ export interface PartitionFile {
 
 interface Group {
   partition: number;
-  lines: string[];
+  /** The value part of each record; `null` for a line that is all key (it had no separator). */
+  values: (string | null)[];
 }
 
-// V8's cost of a string and the array slot that holds it, roughly; keeps the budget honest.
-const LINE_OVERHEAD = 40;
+// V8's cost of a value string and the array slot that holds it, roughly; keeps the budget honest.
+const VALUE_OVERHEAD = 24;
 const GROUP_OVERHEAD = 120;
 
 export class MapOutputCollector {
   private groups = new Map<string, Group>();
   private buffered = 0;
   private readonly spills: RunSegment[][] = [];
+  /** The plain TAB-and-one-field case, scanned without cutting each line out first. */
+  private readonly simpleTab: boolean;
 
-  constructor(private readonly options: CollectorOptions) {}
+  constructor(private readonly options: CollectorOptions) {
+    this.simpleTab = options.keySpec.separator === "\t" && options.keySpec.fields === 1;
+  }
 
   /** Adds one record (a byte-string line); sorting is by key, then by the whole line. */
   add(line: string): void {
-    const key = line.slice(0, keyLength(line, this.options.keySpec));
+    const spec = this.options.keySpec;
+    const k = keyLength(line, spec);
+    this.addRecord(
+      line.slice(0, k),
+      k >= line.length ? null : line.slice(k + spec.separator.length),
+    );
+  }
+
+  /** Adds one record as its key and value part (`null`: the line was all key). */
+  addRecord(key: string, value: string | null): void {
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { partition: partitionByteKey(key, this.options.partitions), lines: [] };
+      group = { partition: partitionByteKey(key, this.options.partitions), values: [] };
       this.groups.set(key, group);
       this.buffered += key.length + GROUP_OVERHEAD;
     }
-    group.lines.push(line);
-    this.buffered += line.length + LINE_OVERHEAD;
+    group.values.push(value);
+    this.buffered += value === null ? 8 : value.length + VALUE_OVERHEAD;
+  }
+
+  /**
+   * Adds every complete line of `text` and returns the unfinished rest. Keys and values are cut
+   * straight from `text`, so no per-line string outlives this call unless it is kept.
+   */
+  addText(text: string): { records: number; rest: string } {
+    let records = 0;
+    let pos = 0;
+    if (!this.simpleTab) {
+      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", pos)) {
+        this.add(text.slice(pos, nl));
+        records++;
+        pos = nl + 1;
+      }
+      return { records, rest: text.slice(pos) };
+    }
+    let tab = text.indexOf("\t");
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", pos)) {
+      // `tab` may lie beyond this line; it is kept until the scan passes it, so no line is rescanned.
+      if (tab >= 0 && tab < pos) tab = text.indexOf("\t", pos);
+      if (tab >= 0 && tab < nl) this.addRecord(text.slice(pos, tab), text.slice(tab + 1, nl));
+      else this.addRecord(text.slice(pos, nl), null);
+      records++;
+      pos = nl + 1;
+    }
+    return { records, rest: text.slice(pos) };
   }
 
   get overBudget(): boolean {
@@ -122,7 +163,7 @@ export class MapOutputCollector {
 
   /** Empties the buffer into one (key, line)-sorted line array per partition, combined if asked. */
   private async takeSortedPartitions(): Promise<string[][]> {
-    let sorted = sortGroups(this.groups, this.options.partitions);
+    let sorted = sortGroups(this.groups, this.options.partitions, this.options.keySpec.separator);
     this.groups = new Map();
     this.buffered = 0;
     const combiner = this.options.combiner;
@@ -132,7 +173,7 @@ export class MapOutputCollector {
       const output = await combiner(input);
       this.options.counters.task(C.combineOutputRecords, output.length);
       for (const line of output) this.add(line);
-      sorted = sortGroups(this.groups, this.options.partitions);
+      sorted = sortGroups(this.groups, this.options.partitions, this.options.keySpec.separator);
       this.groups = new Map();
       this.buffered = 0;
     }
@@ -140,7 +181,7 @@ export class MapOutputCollector {
   }
 }
 
-function sortGroups(groups: Map<string, Group>, partitions: number): string[][] {
+function sortGroups(groups: Map<string, Group>, partitions: number, separator: string): string[][] {
   const keysByPartition: string[][] = Array.from({ length: partitions }, () => []);
   for (const [key, group] of groups) keysByPartition[group.partition]?.push(key);
   return keysByPartition.map((keys) => {
@@ -148,10 +189,19 @@ function sortGroups(groups: Map<string, Group>, partitions: number): string[][] 
     keys.sort();
     const out: string[] = [];
     for (const key of keys) {
-      const lines = (groups.get(key) as Group).lines;
-      if (lines.length > 1) lines.sort();
-      for (const line of lines) out.push(line);
+      const values = (groups.get(key) as Group).values;
+      // Same key, so line order is value order; a line that is all key sorts first.
+      if (values.length > 1) values.sort(byValue);
+      const prefix = key + separator;
+      for (const value of values) out.push(value === null ? key : prefix + value);
     }
     return out;
   });
+}
+
+function byValue(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
 }

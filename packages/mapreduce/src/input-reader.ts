@@ -15,10 +15,3 @@ export async function* readSegment(segment: Segment): AsyncGenerator<Buffer> {
   }
   if (last !== 10) yield NEWLINE;
 }
-
-/** Counts the lines in a chunk of whole-line input. */
-export function countLines(chunk: Buffer): number {
-  let n = 0;
-  for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) n++;
-  return n;
-}

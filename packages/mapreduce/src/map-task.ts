@@ -2,10 +2,10 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { LineSplitter, toByteString } from "./byte-string.ts";
+import { countLines, LineSplitter, toByteString } from "./byte-string.ts";
 import { MapOutputCollector, type PartitionFile, type SpillCombiner } from "./collector.ts";
 import { C, type CounterRecord, Counters, FS_GROUP } from "./counters.ts";
-import { countLines, readSegment } from "./input-reader.ts";
+import { readSegment } from "./input-reader.ts";
 import { type JobSpec, jobSettings } from "./job-spec.ts";
 import { iterate, type JobContext, type JobModule, loadJobModule, recordLine } from "./js-job.ts";
 import { type KeySpec, mapOutputKeySpec } from "./key-spec.ts";
@@ -41,9 +41,12 @@ export interface MapTaskResult {
 
 const JS_KEY_SPEC: KeySpec = { separator: "\t", fields: 1 };
 
-/** The per-record sink a mapper's output goes to: the sort buffer, or straight to the part file. */
+/** Where a mapper's output goes: the sort buffer, or (map-only) straight to the part file. */
 interface MapSink {
-  add(line: string): void;
+  /** Raw streaming output; returns the number of complete records it held. */
+  text(chunk: Buffer): number;
+  /** A record from a JS job, as byte strings. */
+  record(key: string, value: string): void;
   afterBatch(): Promise<void>;
   finish(): Promise<PartitionFile[]>;
 }
@@ -94,12 +97,20 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
   let sink: MapSink;
   if (job.numReduceTasks === 0) {
     const writer = await RunWriter.create(join(options.outputDir, partName(split.index)));
+    let endsLine = true;
     sink = {
-      add: (line) => writer.add(line),
+      text: (chunk) => {
+        writer.addRaw(chunk);
+        if (chunk.length > 0) endsLine = chunk[chunk.length - 1] === 10;
+        return countLines(chunk);
+      },
+      record: (key, value) => writer.add(`${key}\t${value}`),
       afterBatch: async () => {
         if (writer.full) await writer.flush();
       },
       finish: async () => {
+        // A mapper's last line without its newline is still a line of the part file.
+        if (!endsLine) writer.addRaw(Buffer.from("\n"));
         await writer.close();
         counters.increment(FS_GROUP, C.bytesWritten, writer.bytes);
         return [{ partition: 0, path: writer.path, records: writer.records, bytes: writer.bytes }];
@@ -114,10 +125,20 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
       counters,
       ...(combiner ? { combiner } : {}),
     });
+    let carry = "";
     sink = {
-      add: (line) => collector.add(line),
+      text: (chunk) => {
+        const { records, rest } = collector.addText(carry + chunk.toString("latin1"));
+        carry = rest;
+        return records;
+      },
+      record: (key, value) => collector.addRecord(key, value),
       afterBatch: () => collector.maybeSpill(),
-      finish: () => collector.finish((p) => join(options.outputDir, `map-${split.index}.p${p}`)),
+      finish: () => {
+        if (carry.length > 0) collector.add(carry);
+        carry = "";
+        return collector.finish((p) => join(options.outputDir, `map-${split.index}.p${p}`));
+      },
     };
   }
 
@@ -171,13 +192,15 @@ async function mapSegmentStreaming(
     }
   })();
   try {
-    const splitter = new LineSplitter();
+    let records = 0;
+    let bytes = 0;
     for await (const chunk of mapper.stdout) {
-      const lines = splitter.push(chunk);
-      collect(lines, sink, counters);
+      records += sink.text(chunk);
+      bytes += chunk.length;
       await sink.afterBatch();
     }
-    collect(splitter.end(), sink, counters);
+    counters.task(C.mapOutputRecords, records);
+    counters.task(C.mapOutputBytes, bytes);
     await feed;
     await mapper.wait();
   } catch (error) {
@@ -185,16 +208,6 @@ async function mapSegmentStreaming(
     await feed.catch(() => {});
     throw error;
   }
-}
-
-function collect(lines: string[], sink: MapSink, counters: Counters): void {
-  let bytes = 0;
-  for (const line of lines) {
-    sink.add(line);
-    bytes += line.length + 1;
-  }
-  counters.task(C.mapOutputRecords, lines.length);
-  counters.task(C.mapOutputBytes, bytes);
 }
 
 /** Runs a JS `map` over a segment's lines; with a `combine`, output is aggregated per key first. */
@@ -230,10 +243,12 @@ async function mapSegmentJs(
         outputBytes += k.length + v.length + 2;
       }
     : (key: string | number, value: string | number) => {
-        const line = toByteString(recordLine(key, value));
-        sink.add(line);
+        const k = String(key);
+        const v = String(value);
+        recordLine(k, v);
+        sink.record(toByteString(k), toByteString(v));
         outputRecords++;
-        outputBytes += line.length + 1;
+        outputBytes += k.length + v.length + 2;
       };
 
   const flushCombined = async () => {
@@ -243,7 +258,8 @@ async function mapSegmentJs(
     let inRecords = 0;
     let outRecords = 0;
     const combineEmit = (key: string | number, value: string | number) => {
-      sink.add(toByteString(recordLine(key, value)));
+      recordLine(key, value);
+      sink.record(toByteString(String(key)), toByteString(String(value)));
       outRecords++;
     };
     for (const [key, values] of groups) {

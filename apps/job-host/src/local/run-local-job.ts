@@ -54,19 +54,26 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
     const name = taskId(job.id, { type: kind === "maps" ? "m" : "r", index });
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
-      progress[kind].running++;
-      report();
+      let started = false;
       try {
-        const result = (await pool.run(request(attempt), (status) => {
-          progress.status = status;
-          report();
-        })) as T;
+        const result = (await pool.run(
+          request(attempt),
+          (status) => {
+            progress.status = status;
+            report();
+          },
+          () => {
+            started = true;
+            progress[kind].running++;
+            report();
+          },
+        )) as T;
         progress[kind].running--;
         progress[kind].done++;
         report();
         return result;
       } catch (error) {
-        progress[kind].running--;
+        if (started) progress[kind].running--;
         if (options.signal?.aborted) {
           throw new MapReduceError("ERR_CANCELLED", `job ${job.id} was cancelled`);
         }

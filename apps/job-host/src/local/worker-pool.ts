@@ -38,6 +38,8 @@ class LocalWorker {
       execArgv: ["--import", TSX_LOADER],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
+      // Its own process group: a Ctrl-C reaches the runner, which then stops the workers itself.
+      detached: true,
     });
     this.ready = once(this.child, "message");
     this.child.on("message", (raw) => this.receive(raw));
@@ -125,8 +127,10 @@ export class WorkerPool {
   async run(
     request: Omit<TaskRequest, "id">,
     onStatus: (status: string) => void,
+    onStart?: () => void,
   ): Promise<TaskResult> {
     const worker = await this.acquire();
+    onStart?.();
     const id = this.nextId++;
     try {
       return await new Promise<TaskResult>((resolve, reject) => {

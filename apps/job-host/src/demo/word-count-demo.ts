@@ -1,0 +1,106 @@
+// `npm run demo`: a Hadoop Streaming word count over this machine's man and doc pages, with local workers.
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { MapReduceError } from "@tormr/mapreduce/errors";
+import { parseJobSpec } from "@tormr/mapreduce/job-spec";
+import { z } from "zod";
+import { ensureCorpus, MiB } from "../../../../bench/corpus.ts";
+import { formatCountersTable } from "../cli/counters-table.ts";
+import { makeJobId } from "../cli/job-id.ts";
+import { plainProgress } from "../cli/progress-lines.ts";
+import { runLocalJob } from "../local/run-local-job.ts";
+import { topWords } from "./top-words.ts";
+
+const EXAMPLE = fileURLToPath(new URL("../../../../examples/wordcount/", import.meta.url));
+
+const USAGE = `usage: npm run demo [-- --mb <n> | --all] [--workers <n>]
+  --mb <n>       words of the first n MB of man and doc pages (default 64)
+  --all          all of them (about 340 MB on a stock Debian)
+  --workers <n>  local worker processes (default 2)`;
+
+const optionsSchema = z.object({
+  mb: z.coerce.number().int().positive().default(64),
+  all: z.boolean().default(false),
+  workers: z.coerce.number().int().positive().max(64).default(2),
+  help: z.boolean().default(false),
+});
+
+function readOptions(): z.infer<typeof optionsSchema> {
+  let values: unknown;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        mb: { type: "string" },
+        all: { type: "boolean" },
+        workers: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+  const parsed = optionsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`--${issue?.path.join(".")}: ${issue?.message}\n${USAGE}`);
+  }
+  return parsed.data;
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  const corpus = await ensureCorpus({
+    limitBytes: options.all ? undefined : options.mb * MiB,
+    log: (line) => console.log(line),
+  });
+  const output = join(await mkdtemp(join(tmpdir(), "tormr-demo-")), "output");
+  const spec = parseJobSpec({
+    // Hadoop's job id shape; the demo is always this minute's first job.
+    id: makeJobId(new Date(), () => 1 / 10_000),
+    inputs: [corpus.dir],
+    output,
+    task: { kind: "streaming", mapper: "mapper.py", combiner: "reducer.py", reducer: "reducer.py" },
+    numReduceTasks: 2,
+    files: [join(EXAMPLE, "mapper.py"), join(EXAMPLE, "reducer.py")],
+  });
+
+  console.log(
+    `${spec.id}: word count of ${(corpus.bytes / MiB).toFixed(1)} MB (${corpus.source === "docs" ? "man and doc pages" : "generated text"}) ` +
+      `with mapper.py, combiner and reducer reducer.py, ${options.workers} workers, 2 reducers`,
+  );
+  const progress = plainProgress((line) => console.log(`  ${line}`));
+  const result = await runLocalJob(spec, { workers: options.workers, onProgress: progress.update });
+  progress.stop();
+
+  const seconds = result.durationMs / 1000;
+  console.log(
+    `done in ${seconds.toFixed(1)} s (${(corpus.bytes / MiB / seconds).toFixed(1)} MB/s), ` +
+      `${result.maps} maps, ${result.reduces} reduces, ${result.failedAttempts} failed attempts\n`,
+  );
+  console.log("top 20 words:");
+  const top = await topWords(result.parts, 20);
+  const width = Math.max(...top.map((w) => w.word.length));
+  top.forEach(({ word, count }, i) => {
+    console.log(`  ${String(i + 1).padStart(2)}. ${word.padEnd(width)}  ${count}`);
+  });
+  console.log(`\n${formatCountersTable(result.counters).join("\n")}`);
+  console.log(`\noutput: ${result.output}`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError || error instanceof MapReduceError) {
+    console.error(`demo: ${error.message}`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+    return;
+  }
+  throw error;
+});

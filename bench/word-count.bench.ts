@@ -1,0 +1,239 @@
+// Word count through TorMR (JS job and Hadoop Streaming) against single-machine baselines, on one corpus.
+// Usage: npm run bench [-- --quick | --mb <n>] [--keep]
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { DEFAULT_SPLIT_SIZE } from "@tormr/mapreduce/job-spec";
+import { z } from "zod";
+import { type Measurement, measure } from "./_measure.ts";
+import { compareWordCounts, readWordCounts, type WordCounts } from "./_word-counts.ts";
+import { ensureCorpus, MiB } from "./corpus.ts";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const EXAMPLE = join(REPO, "examples/wordcount");
+const CLI = join(REPO, "apps/job-host/bin/tormr.js");
+const QUICK_MB = 24;
+const RSS_LIMIT = 512 * MiB;
+
+const optionsSchema = z.object({
+  quick: z.boolean().default(false),
+  mb: z.coerce.number().int().positive().optional(),
+  keep: z.boolean().default(false),
+  help: z.boolean().default(false),
+});
+
+interface Run {
+  name: string;
+  command: string;
+  args: (input: { dir: string; paths: string[]; bytes: number }, output: string) => string[];
+  cwd: string;
+  /** The run this one is compared with, and the speed-up it should reach. */
+  baseline?: { name: string; target: number };
+  needsCli?: boolean;
+}
+
+/**
+ * The -D flag for a corpus smaller than a few default splits (the quick one): without it
+ * the job would be a single map task and the second worker would idle through the map phase.
+ */
+function splitFlags(bytes: number): string[] {
+  if (bytes >= 4 * DEFAULT_SPLIT_SIZE) return [];
+  return ["-D", `mapreduce.input.fileinputformat.split.maxsize=${Math.ceil(bytes / 4)}`];
+}
+
+/** `tormr <before> -input <corpus> -output <out> <after>`, through the real CLI. */
+function tormr(before: string, after: string): Run["args"] {
+  return (input, out) => [
+    CLI,
+    ...before.split(" "),
+    ...splitFlags(input.bytes),
+    ...["-input", input.dir, "-output", out],
+    ...after.split(" "),
+  ];
+}
+
+const BASELINE_A = "baseline a: node, one process";
+const BASELINE_B = "baseline b: shell pipeline";
+const RUNS: Run[] = [
+  {
+    name: BASELINE_A,
+    command: process.execPath,
+    args: (input, out) => ["--import", "tsx", "bench/baseline-count.ts", out, ...input.paths],
+    cwd: REPO,
+  },
+  {
+    name: "TorMR JS job, 2 workers",
+    command: process.execPath,
+    args: tormr("run examples/wordcount/wordcount.mjs", "-numReduceTasks 2 --workers 2"),
+    cwd: REPO,
+    baseline: { name: BASELINE_A, target: 1.3 },
+    needsCli: true,
+  },
+  {
+    name: BASELINE_B,
+    command: "bash",
+    args: (input, out) => [
+      "-c",
+      'set -o pipefail; out=$1; shift; cat -- "$@" | ./mapper.py | LC_ALL=C sort | ./reducer.py > "$out"',
+      "bash",
+      out,
+      ...input.paths,
+    ],
+    cwd: EXAMPLE,
+  },
+  {
+    name: "TorMR streaming, 2 workers",
+    command: process.execPath,
+    args: tormr(
+      "streaming",
+      "-mapper mapper.py -reducer reducer.py -file examples/wordcount/mapper.py " +
+        "-file examples/wordcount/reducer.py -numReduceTasks 2 --workers 2",
+    ),
+    cwd: REPO,
+    baseline: { name: BASELINE_B, target: 1.2 },
+    needsCli: true,
+  },
+];
+
+type Result = { run: Run; measured?: Measurement; skipped?: string; check?: string; mbps?: number };
+
+function row(cells: string[]): string {
+  const widths = [30, 8, 7, 8, 7, 34, 0];
+  return cells
+    .map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+    .join("  ");
+}
+
+function printTable(results: Result[]): void {
+  console.log(
+    row(["run", "seconds", "MB/s", "speedup", "target", "peak RSS (largest process)", "output"]),
+  );
+  for (const { run, measured, skipped, check, mbps } of results) {
+    if (!measured || mbps === undefined) {
+      console.log(row([run.name, "-", "-", "-", "-", skipped ?? "failed", ""]));
+      continue;
+    }
+    const base = results.find((r) => r.run.name === run.baseline?.name);
+    const ratio = base?.mbps !== undefined && run.baseline ? mbps / base.mbps : undefined;
+    const mb = measured.peak.bytes / MiB;
+    const over = mb > RSS_LIMIT / MiB ? ` OVER ${RSS_LIMIT / MiB}` : "";
+    const rss = `${mb.toFixed(0)} MiB${over} ${measured.peak.command}`;
+    console.log(
+      row([
+        run.name,
+        measured.seconds.toFixed(1),
+        mbps.toFixed(1),
+        ratio === undefined ? "-" : `${ratio.toFixed(2)}x`,
+        run.baseline ? `>=${run.baseline.target}x` : "-",
+        rss,
+        check ?? "",
+      ]),
+    );
+  }
+}
+
+const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep]
+  --quick   24 MB of input
+  --mb <n>  n MB of input (default: every man and doc page)
+  --keep    keep the outputs and logs`;
+
+function readOptions(): z.infer<typeof optionsSchema> | undefined {
+  try {
+    const { values } = parseArgs({
+      options: {
+        quick: { type: "boolean" },
+        mb: { type: "string" },
+        keep: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    return optionsSchema.parse(values);
+  } catch (error) {
+    const message =
+      error instanceof z.ZodError
+        ? `--${error.issues[0]?.path.join(".")}: ${error.issues[0]?.message}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    console.error(`bench: ${message}\n${USAGE}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  if (!options) return;
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  const limitMb = options.mb ?? (options.quick ? QUICK_MB : undefined);
+  const corpus = await ensureCorpus({
+    limitBytes: limitMb === undefined ? undefined : limitMb * MiB,
+  });
+  // Warm the page cache, so that no run reads from disk while the others read from memory.
+  for (const path of corpus.paths) await readFile(path);
+  const mb = corpus.bytes / 1e6;
+  console.log(
+    `corpus: ${corpus.dir} (${corpus.source}), ${mb.toFixed(1)} MB in ${corpus.paths.length} files`,
+  );
+  const flags = splitFlags(corpus.bytes).join(" ");
+  if (flags) console.log(`the TorMR runs get ${flags}, so that this small input makes 4 map tasks`);
+
+  const work = await mkdtemp(join(tmpdir(), "tormr-bench-"));
+  const results: Result[] = [];
+  let reference: { name: string; counts: WordCounts } | undefined;
+  const mismatches: string[] = [];
+  for (const run of RUNS) {
+    if (run.needsCli && !existsSync(CLI)) {
+      results.push({ run, skipped: `skipped: ${CLI} not there yet` });
+      continue;
+    }
+    const slug = run.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+    const output = join(work, `${slug}.out`);
+    console.error(`bench: ${run.name} ...`);
+    const measured = await measure({
+      command: run.command,
+      args: run.args(corpus, output),
+      cwd: run.cwd,
+      logFile: join(work, `${slug}.log`),
+    });
+    if (measured.exit !== 0) {
+      console.error(
+        `bench: ${run.name} FAILED (exit ${measured.exit}); its last lines:\n${measured.tail}`,
+      );
+      results.push({ run, skipped: `FAILED, exit ${measured.exit}` });
+      continue;
+    }
+    const counts = await readWordCounts(output);
+    let check = "reference";
+    if (reference) {
+      const difference = compareWordCounts(reference.counts, counts);
+      check = difference === undefined ? `= ${reference.name.split(":")[0]}` : "MISMATCH";
+      if (difference) {
+        mismatches.push(`!!! MISMATCH: ${run.name} vs ${reference.name}: ${difference}`);
+        console.error(mismatches[mismatches.length - 1]);
+      }
+    } else {
+      reference = { name: run.name, counts };
+      check = `reference, ${counts.counts.size} words`;
+    }
+    results.push({ run, measured, check, mbps: mb / measured.seconds });
+  }
+
+  console.log("");
+  printTable(results);
+  console.log(
+    `\nMB/s counts 10^6 bytes. Speedup: the JS job over baseline a, the streaming job over baseline b; ` +
+      `no process should pass ${RSS_LIMIT / MiB} MiB.`,
+  );
+  if (mismatches.length > 0) console.log(`\n${mismatches.join("\n")}`);
+  if (options.keep) console.log(`outputs and logs kept in ${work}`);
+  else await rm(work, { recursive: true, force: true });
+}
+
+await main();
