@@ -7,8 +7,8 @@ import { partitionByteKey } from "./partitioner.ts";
 import type { RunSegment } from "./run-reader.ts";
 import { RunWriter } from "./run-writer.ts";
 
-/** Rewrites one spill's records, in (partition, key, line) order, e.g. through a combiner. */
-export type SpillCombiner = (sortedLines: string[]) => Promise<string[]>;
+/** Rewrites one spill's records, given in (partition, key, line) order: a combiner. */
+export type SpillCombiner = (sortedLines: Iterable<string[]>) => Promise<string[]>;
 
 export interface CollectorOptions {
   partitions: number;
@@ -32,9 +32,17 @@ interface Group {
   values: (string | null)[];
 }
 
-// V8's cost of a value string and the array slot that holds it, roughly; keeps the budget honest.
-const VALUE_OVERHEAD = 24;
+// What V8 spends, roughly, so the budget is honest: an 8-byte array slot per record, plus a string
+// header and padded contents for values longer than one character (V8 shares one-character strings).
+const SLOT = 8;
+const STRING_HEADER = 16;
 const GROUP_OVERHEAD = 120;
+
+function valueCost(value: string | null): number {
+  return value === null || value.length <= 1
+    ? SLOT
+    : SLOT + STRING_HEADER + ((value.length + 7) & ~7);
+}
 
 export class MapOutputCollector {
   private groups = new Map<string, Group>();
@@ -66,7 +74,7 @@ export class MapOutputCollector {
       this.buffered += key.length + GROUP_OVERHEAD;
     }
     group.values.push(value);
-    this.buffered += value === null ? 8 : value.length + VALUE_OVERHEAD;
+    this.buffered += valueCost(value);
   }
 
   /**
@@ -109,12 +117,13 @@ export class MapOutputCollector {
     if (this.groups.size === 0) return;
     const index = this.spills.length;
     const writer = await RunWriter.create(join(this.options.scratchDir, `spill-${index}.run`));
-    const segments: RunSegment[] = [];
-    for (const lines of await this.takeSortedPartitions()) {
+    const segments = await this.writeSorted(() => {
       const offset = writer.offset;
-      await writer.writeAll(lines);
-      segments.push({ path: writer.path, offset, length: writer.offset - offset });
-    }
+      return {
+        writer,
+        done: async () => ({ path: writer.path, offset, length: writer.offset - offset }),
+      };
+    });
     await writer.close();
     this.spills.push(segments);
     this.options.counters.task(C.spilledRuns);
@@ -124,28 +133,30 @@ export class MapOutputCollector {
 
   /** Writes one sorted file per partition, at `pathOf(partition)`. */
   async finish(pathOf: (partition: number) => string): Promise<PartitionFile[]> {
-    const files: PartitionFile[] = [];
+    let files: PartitionFile[];
     if (this.spills.length === 0) {
-      const partitions = await this.takeSortedPartitions();
-      for (let p = 0; p < partitions.length; p++) {
+      files = await this.writeSorted(async (p) => {
         const writer = await RunWriter.create(pathOf(p));
-        await writer.writeAll(partitions[p] ?? []);
-        await writer.close();
-        files.push({
-          partition: p,
-          path: writer.path,
-          records: writer.records,
-          bytes: writer.bytes,
-        });
-      }
+        return {
+          writer,
+          done: async () => {
+            await writer.close();
+            return {
+              partition: p,
+              path: writer.path,
+              records: writer.records,
+              bytes: writer.bytes,
+            };
+          },
+        };
+      });
     } else {
       await this.spill();
+      files = [];
       for (let p = 0; p < this.options.partitions; p++) {
         const writer = await RunWriter.create(pathOf(p));
-        for await (const { lines } of mergeRuns(
-          this.spills.map((s) => s[p] as RunSegment),
-          this.options.keySpec,
-        )) {
+        const runs = this.spills.map((s) => s[p] as RunSegment);
+        for await (const { lines } of mergeRuns(runs, this.options.keySpec)) {
           await writer.writeAll(lines);
         }
         await writer.close();
@@ -161,42 +172,84 @@ export class MapOutputCollector {
     return files;
   }
 
-  /** Empties the buffer into one (key, line)-sorted line array per partition, combined if asked. */
-  private async takeSortedPartitions(): Promise<string[][]> {
-    let sorted = sortGroups(this.groups, this.options.partitions, this.options.keySpec.separator);
+  /**
+   * Empties the buffer, partition by partition in (key, line) order, into the writers `open`
+   * gives (combined first, if the job has a combiner). Lines are made a batch at a time, so a
+   * spill never holds a second copy of the buffer.
+   */
+  private async writeSorted<T>(
+    open: (partition: number) =>
+      | Promise<{ writer: RunWriter; done: () => Promise<T> }>
+      | {
+          writer: RunWriter;
+          done: () => Promise<T>;
+        },
+  ): Promise<T[]> {
+    let groups = this.groups;
     this.groups = new Map();
     this.buffered = 0;
-    const combiner = this.options.combiner;
+    const { combiner, counters, partitions, keySpec } = this.options;
     if (combiner) {
-      const input = sorted.flat();
-      this.options.counters.task(C.combineInputRecords, input.length);
-      const output = await combiner(input);
-      this.options.counters.task(C.combineOutputRecords, output.length);
+      let input = 0;
+      const output = await combiner(
+        (function* () {
+          for (let p = 0; p < partitions; p++) {
+            for (const batch of sortedBatches(groups, p, keySpec.separator)) {
+              input += batch.length;
+              yield batch;
+            }
+          }
+        })(),
+      );
+      counters.task(C.combineInputRecords, input);
+      counters.task(C.combineOutputRecords, output.length);
       for (const line of output) this.add(line);
-      sorted = sortGroups(this.groups, this.options.partitions, this.options.keySpec.separator);
+      groups = this.groups;
       this.groups = new Map();
       this.buffered = 0;
     }
-    return sorted;
+    const results: T[] = [];
+    for (let p = 0; p < partitions; p++) {
+      const { writer, done } = await open(p);
+      for (const batch of sortedBatches(groups, p, keySpec.separator)) {
+        await writer.writeAll(batch);
+      }
+      results.push(await done());
+    }
+    return results;
   }
 }
 
-function sortGroups(groups: Map<string, Group>, partitions: number, separator: string): string[][] {
-  const keysByPartition: string[][] = Array.from({ length: partitions }, () => []);
-  for (const [key, group] of groups) keysByPartition[group.partition]?.push(key);
-  return keysByPartition.map((keys) => {
-    // Byte strings compare in byte order, as `LC_ALL=C sort` does.
-    keys.sort();
-    const out: string[] = [];
-    for (const key of keys) {
-      const values = (groups.get(key) as Group).values;
-      // Same key, so line order is value order; a line that is all key sorts first.
-      if (values.length > 1) values.sort(byValue);
-      const prefix = key + separator;
-      for (const value of values) out.push(value === null ? key : prefix + value);
+const BATCH = 8192;
+
+/** One partition's records as lines in (key, line) byte order, a batch at a time. */
+function* sortedBatches(groups: Map<string, Group>, partition: number, separator: string) {
+  const keys: string[] = [];
+  for (const [key, group] of groups) if (group.partition === partition) keys.push(key);
+  // Byte strings compare in byte order, as `LC_ALL=C sort` does.
+  keys.sort();
+  let out: string[] = [];
+  for (const key of keys) {
+    const values = (groups.get(key) as Group).values;
+    // Same key, so line order is value order; a line that is all key sorts first.
+    if (values.length > 1) values.sort(byValue);
+    const prefix = key + separator;
+    let previous: string | null | undefined;
+    let line = "";
+    for (const value of values) {
+      // Equal values (a word count's "1"s) share one line string instead of building each anew.
+      if (value !== previous) {
+        line = value === null ? key : prefix + value;
+        previous = value;
+      }
+      out.push(line);
+      if (out.length >= BATCH) {
+        yield out;
+        out = [];
+      }
     }
-    return out;
-  });
+  }
+  if (out.length > 0) yield out;
 }
 
 function byValue(a: string | null, b: string | null): number {

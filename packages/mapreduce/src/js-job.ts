@@ -68,13 +68,28 @@ export async function loadJobModule(path: string, needsReduce: boolean): Promise
 export function recordLine(key: string | number, value: string | number): string {
   const k = String(key);
   const v = String(value);
-  if (k.includes("\t") || k.includes("\n") || v.includes("\n")) {
+  checkKey(k);
+  checkValue(v);
+  return `${k}\t${v}`;
+}
+
+export function checkKey(key: string): void {
+  if (key.includes("\t") || key.includes("\n")) {
     throw new MapReduceError(
       "ERR_BAD_RECORD",
-      `emit(${JSON.stringify(k).slice(0, 60)}, …): a key may hold no TAB or newline, and a value no newline`,
+      `emit(${JSON.stringify(key).slice(0, 60)}, …): a key may hold no TAB or newline`,
     );
   }
-  return `${k}\t${v}`;
+}
+
+export function checkValue(value: string): void {
+  // A one-character value is checked by its code alone; most values in counting jobs are.
+  if (value.length === 1 ? value.charCodeAt(0) === 10 : value.includes("\n")) {
+    throw new MapReduceError(
+      "ERR_BAD_RECORD",
+      `emit(…, ${JSON.stringify(value).slice(0, 60)}): a value may hold no newline`,
+    );
+  }
 }
 
 /** An async iterable over an in-memory array, for combining what one map task buffered. */
@@ -82,13 +97,15 @@ export function iterate(values: readonly string[]): AsyncIterable<string> {
   return {
     [Symbol.asyncIterator]() {
       let i = 0;
+      // One result object, reused: `for await` reads it before asking for the next value.
+      const result: IteratorResult<string> = { value: "", done: false };
       return {
-        next: () =>
-          Promise.resolve(
-            i < values.length
-              ? { value: values[i++] as string, done: false }
-              : { value: undefined, done: true as const },
-          ),
+        next(): Promise<IteratorResult<string>> {
+          if (i < values.length) result.value = values[i++] as string;
+          else Object.assign(result, { value: undefined, done: true });
+          // A plain object, not a promise: `for await` awaits it all the same, with less garbage.
+          return result as unknown as Promise<IteratorResult<string>>;
+        },
       };
     },
   };

@@ -2,12 +2,20 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { countLines, LineSplitter, toByteString } from "./byte-string.ts";
+import { countLines, LineSplitter, linesToBuffer, toByteString } from "./byte-string.ts";
 import { MapOutputCollector, type PartitionFile, type SpillCombiner } from "./collector.ts";
 import { C, type CounterRecord, Counters, FS_GROUP } from "./counters.ts";
 import { readSegment } from "./input-reader.ts";
 import { type JobSpec, jobSettings } from "./job-spec.ts";
-import { iterate, type JobContext, type JobModule, loadJobModule, recordLine } from "./js-job.ts";
+import {
+  checkKey,
+  checkValue,
+  iterate,
+  type JobContext,
+  type JobModule,
+  loadJobModule,
+  recordLine,
+} from "./js-job.ts";
 import { type KeySpec, mapOutputKeySpec } from "./key-spec.ts";
 import { RunWriter } from "./run-writer.ts";
 import type { Split } from "./splits.ts";
@@ -40,6 +48,8 @@ export interface MapTaskResult {
 }
 
 const JS_KEY_SPEC: KeySpec = { separator: "\t", fields: 1 };
+/** V8's rough cost of a buffered key: the Map entry, the values array and the key string. */
+const GROUP_COST = 120;
 
 /** Where a mapper's output goes: the sort buffer, or (map-only) straight to the part file. */
 interface MapSink {
@@ -228,24 +238,27 @@ async function mapSegmentJs(
   let outputBytes = 0;
   const emit = combine
     ? (key: string | number, value: string | number) => {
-        const k = String(key);
-        const v = String(value);
-        recordLine(k, v);
+        const k = typeof key === "string" ? key : String(key);
+        const v = typeof value === "string" ? value : String(value);
+        checkValue(v);
         const values = buffered.get(k);
         if (values === undefined) {
+          // A key is checked once per buffer, when it is first seen.
+          checkKey(k);
           buffered.set(k, [v]);
-          bufferedBytes += k.length * 2 + v.length * 2 + 120;
+          bufferedBytes += GROUP_COST + k.length * 2;
         } else {
           values.push(v);
-          bufferedBytes += v.length * 2 + 16;
         }
+        bufferedBytes += v.length <= 1 ? 8 : 32 + v.length * 2;
         outputRecords++;
         outputBytes += k.length + v.length + 2;
       }
     : (key: string | number, value: string | number) => {
-        const k = String(key);
-        const v = String(value);
-        recordLine(k, v);
+        const k = typeof key === "string" ? key : String(key);
+        const v = typeof value === "string" ? value : String(value);
+        checkKey(k);
+        checkValue(v);
         sink.record(toByteString(k), toByteString(v));
         outputRecords++;
         outputBytes += k.length + v.length + 2;
@@ -297,17 +310,15 @@ async function mapSegmentJs(
   counters.task(C.mapOutputBytes, outputBytes);
 }
 
-/** Sends lines through a streaming program (a combiner) and returns what it printed. */
+/** Sends batches of lines through a streaming program (a combiner) and returns what it printed. */
 async function pipeThrough(
   options: ConstructorParameters<typeof StreamingProcess>[0],
-  lines: string[],
+  batches: Iterable<string[]>,
 ): Promise<string[]> {
   const program = new StreamingProcess(options);
   const feed = (async () => {
     try {
-      for (let i = 0; i < lines.length; i += 8192) {
-        await program.write(Buffer.from(`${lines.slice(i, i + 8192).join("\n")}\n`, "latin1"));
-      }
+      for (const lines of batches) await program.write(linesToBuffer(lines));
     } finally {
       program.endInput();
     }

@@ -35,7 +35,8 @@ class LocalWorker {
 
   constructor(onExit: (worker: LocalWorker) => void) {
     this.child = fork(WORKER_ENTRY, [], {
-      execArgv: ["--import", TSX_LOADER],
+      // A larger young generation: map output lives until the spill, so fewer scavenges copy it.
+      execArgv: ["--max-semi-space-size=32", "--import", TSX_LOADER],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
       // Its own process group: a Ctrl-C reaches the runner, which then stops the workers itself.
