@@ -8,7 +8,7 @@ import type { RunSegment } from "./run-reader.ts";
 import { RunWriter } from "./run-writer.ts";
 
 /** Rewrites one spill's records, given in (partition, key, line) order: a combiner. */
-export type SpillCombiner = (sortedLines: Iterable<string[]>) => Promise<string[]>;
+export type SpillCombiner = (sorted: Iterable<Block>) => Promise<string[]>;
 
 export interface CollectorOptions {
   partitions: number;
@@ -194,9 +194,9 @@ export class MapOutputCollector {
       const output = await combiner(
         (function* () {
           for (let p = 0; p < partitions; p++) {
-            for (const batch of sortedBatches(groups, p, keySpec.separator)) {
-              input += batch.length;
-              yield batch;
+            for (const block of sortedBlocks(groups, p, keySpec.separator)) {
+              input += block.records;
+              yield block;
             }
           }
         })(),
@@ -211,8 +211,9 @@ export class MapOutputCollector {
     const results: T[] = [];
     for (let p = 0; p < partitions; p++) {
       const { writer, done } = await open(p);
-      for (const batch of sortedBatches(groups, p, keySpec.separator)) {
-        await writer.writeAll(batch);
+      for (const block of sortedBlocks(groups, p, keySpec.separator)) {
+        writer.addBlock(block.text, block.records);
+        if (writer.full) await writer.flush();
       }
       results.push(await done());
     }
@@ -220,36 +221,52 @@ export class MapOutputCollector {
   }
 }
 
-const BATCH = 8192;
+const BLOCK_CHARS = 1024 * 1024;
 
-/** One partition's records as lines in (key, line) byte order, a batch at a time. */
-function* sortedBatches(groups: Map<string, Group>, partition: number, separator: string) {
+/** Newline-terminated text holding `records` whole records. */
+export interface Block {
+  text: string;
+  records: number;
+}
+
+/** One partition's records as text in (key, line) byte order, about a megabyte at a time. */
+function* sortedBlocks(
+  groups: Map<string, Group>,
+  partition: number,
+  separator: string,
+): Generator<Block> {
   const keys: string[] = [];
   for (const [key, group] of groups) if (group.partition === partition) keys.push(key);
   // Byte strings compare in byte order, as `LC_ALL=C sort` does.
   keys.sort();
-  let out: string[] = [];
+  let pieces: string[] = [];
+  let chars = 0;
+  let records = 0;
   for (const key of keys) {
     const values = (groups.get(key) as Group).values;
     // Same key, so line order is value order; a line that is all key sorts first.
     if (values.length > 1) values.sort(byValue);
     const prefix = key + separator;
-    let previous: string | null | undefined;
-    let line = "";
-    for (const value of values) {
-      // Equal values (a word count's "1"s) share one line string instead of building each anew.
-      if (value !== previous) {
-        line = value === null ? key : prefix + value;
-        previous = value;
-      }
-      out.push(line);
-      if (out.length >= BATCH) {
-        yield out;
-        out = [];
+    for (let i = 0; i < values.length; ) {
+      const value = values[i] as string | null;
+      let j = i + 1;
+      while (j < values.length && values[j] === value) j++;
+      // Equal records (a word count's "the\t1") are written as one repeated string.
+      const line = `${value === null ? key : prefix + value}\n`;
+      const piece = j - i === 1 ? line : line.repeat(j - i);
+      pieces.push(piece);
+      chars += piece.length;
+      records += j - i;
+      i = j;
+      if (chars >= BLOCK_CHARS) {
+        yield { text: pieces.join(""), records };
+        pieces = [];
+        chars = 0;
+        records = 0;
       }
     }
   }
-  if (out.length > 0) yield out;
+  if (records > 0) yield { text: pieces.join(""), records };
 }
 
 function byValue(a: string | null, b: string | null): number {

@@ -2,8 +2,13 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { countLines, LineSplitter, linesToBuffer, toByteString } from "./byte-string.ts";
-import { MapOutputCollector, type PartitionFile, type SpillCombiner } from "./collector.ts";
+import { countLines, LineSplitter, toByteString } from "./byte-string.ts";
+import {
+  type Block,
+  MapOutputCollector,
+  type PartitionFile,
+  type SpillCombiner,
+} from "./collector.ts";
 import { C, type CounterRecord, Counters, FS_GROUP } from "./counters.ts";
 import { readSegment } from "./input-reader.ts";
 import { type JobSpec, jobSettings } from "./job-spec.ts";
@@ -313,12 +318,12 @@ async function mapSegmentJs(
 /** Sends batches of lines through a streaming program (a combiner) and returns what it printed. */
 async function pipeThrough(
   options: ConstructorParameters<typeof StreamingProcess>[0],
-  batches: Iterable<string[]>,
+  blocks: Iterable<Block>,
 ): Promise<string[]> {
   const program = new StreamingProcess(options);
   const feed = (async () => {
     try {
-      for (const lines of batches) await program.write(linesToBuffer(lines));
+      for (const block of blocks) await program.write(Buffer.from(block.text, "latin1"));
     } finally {
       program.endInput();
     }

@@ -25,8 +25,11 @@ class Cursor {
   step(): boolean {
     if (this.i >= this.batch.length) return false;
     const line = this.batch[this.i++] as string;
-    this.line = line;
-    this.key = line.slice(0, keyLength(line, this.spec));
+    // Runs hold long stretches of equal lines (a word count's "the\t1"); those keep their key.
+    if (line !== this.line) {
+      this.line = line;
+      this.key = line.slice(0, keyLength(line, this.spec));
+    }
     return true;
   }
 
@@ -40,6 +43,18 @@ class Cursor {
     }
     return true;
   }
+}
+
+function keysOf(lines: readonly string[], spec: KeySpec): string[] {
+  let previous = "";
+  let key = "";
+  return lines.map((line) => {
+    if (line !== previous) {
+      previous = line;
+      key = line.slice(0, keyLength(line, spec));
+    }
+    return key;
+  });
 }
 
 function less(a: Cursor, b: Cursor): boolean {
@@ -69,7 +84,7 @@ export async function* mergeRuns(
 ): AsyncGenerator<MergedBatch> {
   if (segments.length === 1) {
     for await (const lines of readRunLines(segments[0] as RunSegment)) {
-      yield { lines, keys: lines.map((line) => line.slice(0, keyLength(line, spec))) };
+      yield { lines, keys: keysOf(lines, spec) };
     }
     return;
   }
@@ -83,9 +98,16 @@ export async function* mergeRuns(
   let keys: string[] = [];
   while (heap.length > 0) {
     const top = heap[0] as Cursor;
-    lines.push(top.line);
+    const line = top.line;
+    lines.push(line);
     keys.push(top.key);
-    if (!top.step() && !(await top.advance())) {
+    // A line equal to the one just taken is still the smallest: no need to reorder the heap.
+    while (top.step()) {
+      if (top.line !== line) break;
+      lines.push(line);
+      keys.push(top.key);
+    }
+    if (top.line === line && !(await top.advance())) {
       const last = heap.pop() as Cursor;
       if (heap.length === 0) break;
       heap[0] = last;

@@ -40,6 +40,14 @@ export class RunWriter {
     this.records += countLines(chunk);
   }
 
+  /** Buffers a block of whole lines (newline-terminated text) holding `records` records. */
+  addBlock(text: string, records: number): void {
+    this.sealLines();
+    this.chunks.push(Buffer.from(text, "latin1"));
+    this.pendingBytes += text.length;
+    this.records += records;
+  }
+
   get full(): boolean {
     return this.pendingBytes >= FLUSH_AT;
   }

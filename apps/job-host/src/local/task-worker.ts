@@ -9,6 +9,11 @@ function send(message: WorkerMessage | { type: "done"; id: number; result: TaskR
   process.send?.(message);
 }
 
+/** A full collection between tasks keeps the process near its budget (a few tens of ms). */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 async function run(request: TaskRequest): Promise<void> {
   const onStatus = (status: string) => send({ type: "status", id: request.id, status });
   try {
@@ -16,8 +21,10 @@ async function run(request: TaskRequest): Promise<void> {
       request.type === "map"
         ? await runMapTask({ ...request.options, onStatus })
         : await runReduceTask({ ...request.options, onStatus });
+    collectGarbage();
     send({ type: "done", id: request.id, result });
   } catch (error) {
+    collectGarbage();
     const e = error instanceof Error ? error : new Error(String(error));
     send({
       type: "failed",
