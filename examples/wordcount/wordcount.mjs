@@ -3,13 +3,14 @@
 // A word is a run of ASCII letters, lowercased. Splitting before lowercasing matters:
 // toLowerCase() on a whole line would turn e.g. the Kelvin sign (U+212A) into "k",
 // which the byte-oriented Python mapper never does.
-const NON_LETTERS = /[^A-Za-z]+/;
+const WORD = /[A-Za-z]+/g;
 
 /** @param {string} line @param {(key: string, value: string | number) => void} emit */
 export function map(line, emit) {
-  for (const word of line.split(NON_LETTERS)) {
-    if (word !== "") emit(word.toLowerCase(), 1);
-  }
+  // match() with a global regex returns every word at once, faster than split() and a filter.
+  const words = line.match(WORD);
+  if (words === null) return;
+  for (const word of words) emit(word.toLowerCase(), 1);
 }
 
 /** @param {AsyncIterable<string>} values */

@@ -144,13 +144,22 @@ export class WorkerPool {
     }
   }
 
+  /** Idle workers are let go to exit on their own; busy ones (a cancelled or failed job) are killed. */
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
-    const exits = [...this.workers].map((w) =>
-      w.child.exitCode === null && w.child.signalCode === null ? once(w.child, "exit") : undefined,
+    const alive = [...this.workers].filter(
+      (w) => w.child.exitCode === null && w.child.signalCode === null,
     );
-    for (const w of this.workers) w.child.kill("SIGKILL");
+    const exits = alive.map((w) => once(w.child, "exit"));
+    for (const w of alive) {
+      if (w.running || !w.child.connected) w.child.kill("SIGKILL");
+      else w.child.disconnect();
+    }
+    const grace = setTimeout(() => {
+      for (const w of alive) w.child.kill("SIGKILL");
+    }, 2000);
     await Promise.all(exits);
+    clearTimeout(grace);
   }
 }
