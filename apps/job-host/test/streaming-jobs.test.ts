@@ -181,6 +181,30 @@ describe("streaming jobs match `cat | mapper | LC_ALL=C sort | reducer`", () => 
     expect([...partsOf.values()].some((parts) => parts.size > 1)).toBe(true);
   });
 
+  it("-D stream.map.output.field.separator: the reducer gets key TAB value, as in Hadoop", async () => {
+    ws = workspace(1, 100);
+    const result = await run({
+      inputs: [ws.input],
+      output: ws.output,
+      // Every line becomes "x.<length>.1": the key is "x.<length>" with two dot-separated fields.
+      task: {
+        kind: "streaming",
+        mapper: `awk '{ print "x." length($0) ".1" }'`,
+        reducer: "cat",
+      },
+      numReduceTasks: 2,
+      conf: {
+        "stream.map.output.field.separator": ".",
+        "stream.num.map.output.key.fields": "2",
+      },
+    });
+    const expected = oracle(inputFiles(ws.input), `awk '{ print "x." length($0) "\t1" }'`);
+    expect(readParts(ws.output)).toEqual(expected);
+    expect(result.counters[TASK_GROUP]?.REDUCE_INPUT_GROUPS).toBe(
+      new Set(expected.map((l) => l.split("\t")[0])).size,
+    );
+  });
+
   it("reports reporter:counter: lines and exports -D keys and -cmdenv to the task", async () => {
     ws = workspace(1, 5_000);
     const result = await run({

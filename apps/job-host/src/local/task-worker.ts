@@ -6,7 +6,8 @@ import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import type { TaskRequest, TaskResult, WorkerMessage } from "./messages.ts";
 
 function send(message: WorkerMessage | { type: "done"; id: number; result: TaskResult }): void {
-  process.send?.(message);
+  // The runner may have let this worker go (a finished or cancelled job): then there is no one to tell.
+  if (process.connected) process.send?.(message);
 }
 
 /** A full collection between tasks keeps the process near its budget (a few tens of ms). */

@@ -33,8 +33,11 @@ class LocalWorker {
   running: (Running & { id: number }) | undefined;
   readonly ready: Promise<unknown>;
 
-  constructor(onExit: (worker: LocalWorker) => void) {
-    this.child = fork(WORKER_ENTRY, [], {
+  constructor(
+    entry: string,
+    onExit: (worker: LocalWorker, code: number | null, signal: string | null) => void,
+  ) {
+    this.child = fork(entry, [], {
       // A larger young generation: map output lives until the spill, so fewer scavenges copy it.
       // --expose-gc: the worker collects between tasks, so one task's garbage never meets the next one's.
       execArgv: ["--max-semi-space-size=32", "--expose-gc", "--import", TSX_LOADER],
@@ -56,7 +59,7 @@ class LocalWorker {
           stderrTail: "",
         }),
       );
-      onExit(this);
+      onExit(this, code, signal);
     });
   }
 
@@ -76,6 +79,8 @@ class LocalWorker {
   }
 }
 
+const MAX_START_FAILURES = 3;
+
 function poolClosed(): AttemptFailed {
   return new AttemptFailed({
     code: "ERR_POOL_CLOSED",
@@ -94,21 +99,42 @@ export class WorkerPool {
   }[] = [];
   private nextId = 1;
   private closed = false;
+  private startFailures = 0;
+  private broken: Error | undefined;
 
-  constructor(readonly size: number) {
+  /** `entry` is the worker script; tests point it elsewhere. */
+  constructor(
+    readonly size: number,
+    private readonly entry = WORKER_ENTRY,
+  ) {
     for (let i = 0; i < size; i++) this.spawn();
   }
 
   private spawn(): void {
-    const worker = new LocalWorker((dead) => {
+    let started = false;
+    const worker = new LocalWorker(this.entry, (dead, code, signal) => {
       this.workers.delete(dead);
       const at = this.idle.indexOf(dead);
       if (at >= 0) this.idle.splice(at, 1);
+      if (this.closed) return;
+      // A worker that cannot even start would only be replaced by another that cannot: stop.
+      if (!started && ++this.startFailures >= MAX_START_FAILURES) {
+        this.broken = new Error(
+          `worker processes exit before they start (${MAX_START_FAILURES} in a row, the last with ${signal ?? `exit code ${code}`}); ` +
+            "their stderr above says why",
+        );
+        for (const waiter of this.waiting.splice(0)) waiter.reject(this.broken);
+        return;
+      }
       // Keep the pool at its size while there is work, so one crash does not shrink the job.
-      if (!this.closed) this.spawn();
+      this.spawn();
     });
     this.workers.add(worker);
-    void worker.ready.then(() => this.release(worker));
+    void worker.ready.then(() => {
+      started = true;
+      this.startFailures = 0;
+      this.release(worker);
+    });
   }
 
   private release(worker: LocalWorker): void {
@@ -119,6 +145,7 @@ export class WorkerPool {
   }
 
   private acquire(): Promise<LocalWorker> {
+    if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(poolClosed());
     const worker = this.idle.shift();
     if (worker) return Promise.resolve(worker);
@@ -137,7 +164,10 @@ export class WorkerPool {
     try {
       return await new Promise<TaskResult>((resolve, reject) => {
         worker.running = { id, resolve, reject, onStatus };
-        worker.child.send({ ...request, id } as TaskRequest);
+        worker.child.send({ ...request, id } as TaskRequest, (error) => {
+          // The worker died between being picked and being told: its exit handler fails the attempt.
+          if (error) worker.child.kill("SIGKILL");
+        });
       });
     } finally {
       this.release(worker);
