@@ -1,6 +1,10 @@
 // The JS job API: a module exporting `map`, optionally `combine`, and `reduce`, loaded and checked once.
 import { pathToFileURL } from "node:url";
 import { MapReduceError } from "./errors.ts";
+import type { KeySpec } from "./key-spec.ts";
+
+/** JS jobs' records are "key<TAB>value" lines, the key up to the first TAB. */
+export const JS_KEY_SPEC: KeySpec = { separator: "\t", fields: 1 };
 
 export type Emit = (key: string | number, value: string | number) => void;
 

@@ -18,20 +18,21 @@ import {
   iterate,
   type JobContext,
   type JobModule,
+  JS_KEY_SPEC,
   loadJobModule,
   recordLine,
 } from "./js-job.ts";
-import { type KeySpec, mapOutputKeySpec } from "./key-spec.ts";
+import { mapOutputKeySpec } from "./key-spec.ts";
 import { RunWriter } from "./run-writer.ts";
 import type { Split } from "./splits.ts";
 import { StreamingProcess } from "./streaming-process.ts";
 import {
   attemptId,
+  jobContext,
   partName,
   prepareWorkDir,
   type TaskIdentity,
   taskEnvironment,
-  taskId,
 } from "./task-env.ts";
 
 export interface MapTaskOptions {
@@ -52,7 +53,6 @@ export interface MapTaskResult {
   counters: CounterRecord;
 }
 
-const JS_KEY_SPEC: KeySpec = { separator: "\t", fields: 1 };
 /** V8's rough cost of a buffered key: the Map entry, the values array and the key string. */
 const GROUP_COST = 120;
 
@@ -80,17 +80,6 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
     job.task.kind === "js"
       ? await loadJobModule(job.task.module, job.numReduceTasks > 0)
       : undefined;
-
-  const context = (inputFile: string): JobContext => ({
-    jobId: job.id,
-    taskId: taskId(job.id, identity),
-    attemptId: attemptId(job.id, identity),
-    inputFile,
-    partition: split.index,
-    conf: job.conf,
-    counter: (group, name, amount = 1) => counters.increment(group, name, amount),
-    status: (message) => options.onStatus?.(message),
-  });
 
   let combiner: SpillCombiner | undefined;
   if (job.task.kind === "streaming" && job.task.combiner && job.numReduceTasks > 0) {
@@ -164,7 +153,7 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
         segment,
         sink,
         counters,
-        context(segment.path),
+        jobContext(job, identity, segment.path, counters, options.onStatus),
         settings.sortBudgetBytes,
         job.numReduceTasks === 0,
       );
@@ -195,18 +184,14 @@ async function mapSegmentStreaming(
   sink: MapSink,
   counters: Counters,
 ): Promise<void> {
-  const feed = (async () => {
-    try {
-      for await (const chunk of readSegment(segment)) {
-        counters.task(C.mapInputRecords, countLines(chunk));
-        counters.increment(FS_GROUP, C.bytesRead, chunk.length);
-        await mapper.write(chunk);
-      }
-    } finally {
-      mapper.endInput();
+  const feed = async () => {
+    for await (const chunk of readSegment(segment)) {
+      counters.task(C.mapInputRecords, countLines(chunk));
+      counters.increment(FS_GROUP, C.bytesRead, chunk.length);
+      await mapper.write(chunk);
     }
-  })();
-  try {
+  };
+  const consume = async () => {
     let records = 0;
     let bytes = 0;
     for await (const chunk of mapper.stdout) {
@@ -216,13 +201,8 @@ async function mapSegmentStreaming(
     }
     counters.task(C.mapOutputRecords, records);
     counters.task(C.mapOutputBytes, bytes);
-    await feed;
-    await mapper.wait();
-  } catch (error) {
-    mapper.kill();
-    await feed.catch(() => {});
-    throw error;
-  }
+  };
+  await mapper.drive(feed, consume);
 }
 
 /** Runs a JS `map` over a segment's lines; with a `combine`, output is aggregated per key first. */
@@ -321,25 +301,17 @@ async function pipeThrough(
   blocks: Iterable<Block>,
 ): Promise<string[]> {
   const program = new StreamingProcess(options);
-  const feed = (async () => {
-    try {
+  return program.drive(
+    async () => {
       for (const block of blocks) await program.write(Buffer.from(block.text, "latin1"));
-    } finally {
-      program.endInput();
-    }
-  })();
-  const out: string[] = [];
-  try {
-    const splitter = new LineSplitter();
-    for await (const chunk of program.stdout)
-      for (const line of splitter.push(chunk)) out.push(line);
-    out.push(...splitter.end());
-    await feed;
-    await program.wait();
-  } catch (error) {
-    program.kill();
-    await feed.catch(() => {});
-    throw error;
-  }
-  return out;
+    },
+    async () => {
+      const out: string[] = [];
+      const splitter = new LineSplitter();
+      for await (const chunk of program.stdout)
+        for (const line of splitter.push(chunk)) out.push(line);
+      out.push(...splitter.end());
+      return out;
+    },
+  );
 }

@@ -3,10 +3,10 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { countLines, fromByteString, toByteString } from "./byte-string.ts";
+import { countLines, fromByteString, linesToBuffer, toByteString } from "./byte-string.ts";
 import { C, type CounterRecord, Counters, FS_GROUP } from "./counters.ts";
 import { type JobSpec, jobSettings } from "./job-spec.ts";
-import { type JobContext, loadJobModule, recordLine } from "./js-job.ts";
+import { JS_KEY_SPEC, loadJobModule, recordLine } from "./js-job.ts";
 import { KeyGroups } from "./key-groups.ts";
 import { type KeySpec, keyLength, mapOutputKeySpec, valuePart } from "./key-spec.ts";
 import { type MergedBatch, mergeRuns } from "./merge.ts";
@@ -15,10 +15,10 @@ import { RunWriter } from "./run-writer.ts";
 import { StreamingProcess } from "./streaming-process.ts";
 import {
   attemptId,
+  jobContext,
   prepareWorkDir,
   type TaskIdentity,
   taskEnvironment,
-  taskId,
 } from "./task-env.ts";
 
 export interface ReduceTaskOptions {
@@ -50,19 +50,10 @@ export async function runReduceTask(options: ReduceTaskOptions): Promise<ReduceT
   counters.increment(FS_GROUP, C.bytesRead, inputBytes);
   let result: { records: number; bytes: number };
   if (job.task.kind === "js") {
-    const keySpec: KeySpec = { separator: "\t", fields: 1 };
+    const keySpec = JS_KEY_SPEC;
     const groups = new KeyGroups(mergeRuns(options.inputs, keySpec));
     const module = await loadJobModule(job.task.module, true);
-    const ctx: JobContext = {
-      jobId: job.id,
-      taskId: taskId(job.id, identity),
-      attemptId: attemptId(job.id, identity),
-      inputFile: "",
-      partition: options.partition,
-      conf: job.conf,
-      counter: (group, name, amount = 1) => counters.increment(group, name, amount),
-      status: (message) => options.onStatus?.(message),
-    };
+    const ctx = jobContext(job, identity, "", counters, options.onStatus);
     const writer = await RunWriter.create(options.outputPath);
     const emit = (key: string | number, value: string | number) =>
       writer.add(toByteString(recordLine(key, value)));
@@ -120,33 +111,6 @@ async function reduceStreaming(
   /** Set when the reducer's separator differs from the map output's: lines are re-joined with it. */
   rejoin: (KeySpec & { out: string }) | undefined,
 ): Promise<{ records: number; bytes: number }> {
-  const feed = (async () => {
-    let groups = 0;
-    let records = 0;
-    let previous: string | undefined;
-    try {
-      for await (const { lines, keys } of merged) {
-        for (const key of keys) {
-          if (key !== previous) groups++;
-          previous = key;
-        }
-        records += lines.length;
-        const out = rejoin
-          ? lines.map((line) => {
-              const k = keyLength(line, rejoin);
-              return k >= line.length
-                ? line
-                : line.slice(0, k) + rejoin.out + valuePart(line, k, rejoin);
-            })
-          : lines;
-        await reducer.write(Buffer.from(`${out.join("\n")}\n`, "latin1"));
-      }
-    } finally {
-      reducer.endInput();
-      counters.task(C.reduceInputGroups, groups);
-      counters.task(C.reduceInputRecords, records);
-    }
-  })();
   let records = 0;
   let bytes = 0;
   let last = 10;
@@ -166,14 +130,34 @@ async function reduceStreaming(
       } else done();
     },
   });
-  try {
-    await pipeline(reducer.stdoutStream, count, createWriteStream(outputPath));
-    await feed;
-    await reducer.wait();
-  } catch (error) {
-    reducer.kill();
-    await feed.catch(() => {});
-    throw error;
-  }
+  const feed = async () => {
+    let groups = 0;
+    let inputRecords = 0;
+    let previous: string | undefined;
+    try {
+      for await (const { lines, keys } of merged) {
+        for (const key of keys) {
+          if (key !== previous) groups++;
+          previous = key;
+        }
+        inputRecords += lines.length;
+        const out = rejoin
+          ? lines.map((line) => {
+              const k = keyLength(line, rejoin);
+              return k >= line.length
+                ? line
+                : line.slice(0, k) + rejoin.out + valuePart(line, k, rejoin);
+            })
+          : lines;
+        await reducer.write(linesToBuffer(out));
+      }
+    } finally {
+      counters.task(C.reduceInputGroups, groups);
+      counters.task(C.reduceInputRecords, inputRecords);
+    }
+  };
+  await reducer.drive(feed, () =>
+    pipeline(reducer.stdoutStream, count, createWriteStream(outputPath)),
+  );
   return { records, bytes };
 }

@@ -77,6 +77,30 @@ export class StreamingProcess {
     if (!this.child.stdin.destroyed) this.child.stdin.end();
   }
 
+  /**
+   * Feeds stdin and reads stdout at once (either alone could fill a pipe and stall), then waits
+   * for the exit. On any failure the program is killed, so no attempt leaves one behind.
+   */
+  async drive<T>(feed: () => Promise<void>, consume: () => Promise<T>): Promise<T> {
+    const feeding = (async () => {
+      try {
+        await feed();
+      } finally {
+        this.endInput();
+      }
+    })();
+    try {
+      const result = await consume();
+      await feeding;
+      await this.wait();
+      return result;
+    } catch (error) {
+      this.kill();
+      await feeding.catch(() => {});
+      throw error;
+    }
+  }
+
   /** Waits for the program to exit; a non-zero exit or a signal fails the attempt. */
   async wait(): Promise<void> {
     const { code, signal } = await this.exited;

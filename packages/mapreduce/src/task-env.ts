@@ -1,7 +1,9 @@
 // A task attempt's identity, working folder and environment, named as Hadoop names them.
 import { cp, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
+import type { Counters } from "./counters.ts";
 import type { JobSpec } from "./job-spec.ts";
+import type { JobContext } from "./js-job.ts";
 
 export type TaskType = "m" | "r";
 
@@ -58,4 +60,24 @@ export function taskEnvironment(
     ...job.cmdenv,
   });
   return env;
+}
+
+/** The `ctx` a JS job's functions receive. */
+export function jobContext(
+  job: JobSpec,
+  task: TaskIdentity,
+  inputFile: string,
+  counters: Counters,
+  onStatus?: (status: string) => void,
+): JobContext {
+  return {
+    jobId: job.id,
+    taskId: taskId(job.id, task),
+    attemptId: attemptId(job.id, task),
+    inputFile,
+    partition: task.index,
+    conf: job.conf,
+    counter: (group, name, amount = 1) => counters.increment(group, name, amount),
+    status: (message) => onStatus?.(message),
+  };
 }
