@@ -1,0 +1,108 @@
+// A JS job's map side: lines through `map`, with output aggregated per key and combined when a `combine` exists.
+import { StringDecoder } from "node:string_decoder";
+import { toByteString } from "./byte-string.ts";
+import { C, type Counters, FS_GROUP } from "./counters.ts";
+import { readSegment } from "./input-reader.ts";
+import {
+  checkKey,
+  checkValue,
+  iterate,
+  type JobContext,
+  type JobModule,
+  recordLine,
+} from "./js-job.ts";
+import type { MapSink } from "./map-task.ts";
+import type { Split } from "./splits.ts";
+
+/** V8's rough cost of a buffered key: the Map entry, the values array and the key string. */
+const GROUP_COST = 120;
+
+/** Runs a JS `map` over a segment's lines; with a `combine`, output is aggregated per key first. */
+export async function mapSegmentJs(
+  module: JobModule,
+  segment: Split["segments"][number],
+  sink: MapSink,
+  counters: Counters,
+  ctx: JobContext,
+  budget: number,
+  mapOnly: boolean,
+): Promise<void> {
+  // A map-only job has no shuffle, so nothing to combine.
+  const combine = mapOnly ? undefined : module.combine;
+  let buffered = new Map<string, string[]>();
+  let bufferedBytes = 0;
+  let outputRecords = 0;
+  let outputBytes = 0;
+  const emit = combine
+    ? (key: string | number, value: string | number) => {
+        const k = typeof key === "string" ? key : String(key);
+        const v = typeof value === "string" ? value : String(value);
+        checkValue(v);
+        const values = buffered.get(k);
+        if (values === undefined) {
+          // A key is checked once per buffer, when it is first seen.
+          checkKey(k);
+          buffered.set(k, [v]);
+          bufferedBytes += GROUP_COST + k.length * 2;
+        } else {
+          values.push(v);
+        }
+        bufferedBytes += v.length <= 1 ? 8 : 32 + v.length * 2;
+        outputRecords++;
+        outputBytes += k.length + v.length + 2;
+      }
+    : (key: string | number, value: string | number) => {
+        const k = typeof key === "string" ? key : String(key);
+        const v = typeof value === "string" ? value : String(value);
+        checkKey(k);
+        checkValue(v);
+        sink.record(toByteString(k), toByteString(v));
+        outputRecords++;
+        outputBytes += k.length + v.length + 2;
+      };
+
+  const flushCombined = async () => {
+    const groups = buffered;
+    buffered = new Map();
+    bufferedBytes = 0;
+    let inRecords = 0;
+    let outRecords = 0;
+    const combineEmit = (key: string | number, value: string | number) => {
+      recordLine(key, value);
+      sink.record(toByteString(String(key)), toByteString(String(value)));
+      outRecords++;
+    };
+    for (const [key, values] of groups) {
+      inRecords += values.length;
+      await combine?.(key, iterate(values), combineEmit, ctx);
+    }
+    counters.task(C.combineInputRecords, inRecords);
+    counters.task(C.combineOutputRecords, outRecords);
+  };
+
+  const decoder = new StringDecoder("utf8");
+  let carry = "";
+  let inputRecords = 0;
+  const mapLine = module.map;
+  for await (const chunk of readSegment(segment)) {
+    counters.increment(FS_GROUP, C.bytesRead, chunk.length);
+    const lines = (carry + decoder.write(chunk)).split("\n");
+    carry = lines.pop() ?? "";
+    inputRecords += lines.length;
+    for (const raw of lines) {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      const result = mapLine(line, emit, ctx);
+      if (result instanceof Promise) await result;
+    }
+    if (combine && bufferedBytes >= budget) {
+      await flushCombined();
+      await sink.afterBatch();
+    } else if (!combine) {
+      await sink.afterBatch();
+    }
+  }
+  if (combine) await flushCombined();
+  counters.task(C.mapInputRecords, inputRecords);
+  counters.task(C.mapOutputRecords, outputRecords);
+  counters.task(C.mapOutputBytes, outputBytes);
+}
