@@ -95,22 +95,3 @@ export function checkValue(value: string): void {
     );
   }
 }
-
-/** An async iterable over an in-memory array, for combining what one map task buffered. */
-export function iterate(values: readonly string[]): AsyncIterable<string> {
-  return {
-    [Symbol.asyncIterator]() {
-      let i = 0;
-      // One result object, reused: `for await` reads it before asking for the next value.
-      const result: IteratorResult<string> = { value: "", done: false };
-      return {
-        next(): Promise<IteratorResult<string>> {
-          if (i < values.length) result.value = values[i++] as string;
-          else Object.assign(result, { value: undefined, done: true });
-          // A plain object, not a promise: `for await` awaits it all the same, with less garbage.
-          return result as unknown as Promise<IteratorResult<string>>;
-        },
-      };
-    },
-  };
-}

@@ -3,19 +3,44 @@ import { StringDecoder } from "node:string_decoder";
 import { toByteString } from "./byte-string.ts";
 import { C, type Counters, FS_GROUP } from "./counters.ts";
 import { readSegment } from "./input-reader.ts";
-import {
-  checkKey,
-  checkValue,
-  iterate,
-  type JobContext,
-  type JobModule,
-  recordLine,
-} from "./js-job.ts";
+import { checkKey, checkValue, type JobContext, type JobModule, recordLine } from "./js-job.ts";
 import type { MapSink } from "./map-task.ts";
 import type { Split } from "./splits.ts";
 
-/** V8's rough cost of a buffered key: the Map entry, the values array and the key string. */
+/** V8's rough cost of a buffered key: the Map entry, its Pending and the key string. */
 const GROUP_COST = 120;
+
+/**
+ * One key's buffered values. Counting jobs emit the same value again and again ("1"), so repeats
+ * of the first value are only counted; the combiner still sees every one of them.
+ */
+interface Pending {
+  first: string;
+  repeats: number;
+  others: string[] | undefined;
+}
+
+/** The values of `pending`: the first value `repeats` times, then the others in emit order. */
+function iteratePending(pending: Pending): AsyncIterable<string> {
+  return {
+    [Symbol.asyncIterator]() {
+      let repeats = pending.repeats;
+      let i = 0;
+      const others = pending.others ?? [];
+      // One result object, reused: `for await` reads it before asking for the next value.
+      const result: IteratorResult<string> = { value: pending.first, done: false };
+      return {
+        next(): Promise<IteratorResult<string>> {
+          if (repeats > 0) repeats--;
+          else if (i < others.length) result.value = others[i++] as string;
+          else Object.assign(result, { value: undefined, done: true });
+          // A plain object, not a promise: `for await` awaits it all the same, with less garbage.
+          return result as unknown as Promise<IteratorResult<string>>;
+        },
+      };
+    },
+  };
+}
 
 /** Runs a JS `map` over a segment's lines; with a `combine`, output is aggregated per key first. */
 export async function mapSegmentJs(
@@ -29,7 +54,7 @@ export async function mapSegmentJs(
 ): Promise<void> {
   // A map-only job has no shuffle, so nothing to combine.
   const combine = mapOnly ? undefined : module.combine;
-  let buffered = new Map<string, string[]>();
+  let buffered = new Map<string, Pending>();
   let bufferedBytes = 0;
   let outputRecords = 0;
   let outputBytes = 0;
@@ -38,16 +63,19 @@ export async function mapSegmentJs(
         const k = typeof key === "string" ? key : String(key);
         const v = typeof value === "string" ? value : String(value);
         checkValue(v);
-        const values = buffered.get(k);
-        if (values === undefined) {
+        const pending = buffered.get(k);
+        if (pending === undefined) {
           // A key is checked once per buffer, when it is first seen.
           checkKey(k);
-          buffered.set(k, [v]);
-          bufferedBytes += GROUP_COST + k.length * 2;
+          buffered.set(k, { first: v, repeats: 1, others: undefined });
+          bufferedBytes += GROUP_COST + k.length * 2 + v.length * 2;
+        } else if (v === pending.first) {
+          pending.repeats++;
         } else {
-          values.push(v);
+          if (pending.others === undefined) pending.others = [v];
+          else pending.others.push(v);
+          bufferedBytes += v.length <= 1 ? 8 : 32 + v.length * 2;
         }
-        bufferedBytes += v.length <= 1 ? 8 : 32 + v.length * 2;
         outputRecords++;
         outputBytes += k.length + v.length + 2;
       }
@@ -72,9 +100,9 @@ export async function mapSegmentJs(
       sink.record(toByteString(String(key)), toByteString(String(value)));
       outRecords++;
     };
-    for (const [key, values] of groups) {
-      inRecords += values.length;
-      await combine?.(key, iterate(values), combineEmit, ctx);
+    for (const [key, pending] of groups) {
+      inRecords += pending.repeats + (pending.others?.length ?? 0);
+      await combine?.(key, iteratePending(pending), combineEmit, ctx);
     }
     counters.task(C.combineInputRecords, inRecords);
     counters.task(C.combineOutputRecords, outRecords);
