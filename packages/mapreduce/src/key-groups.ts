@@ -36,16 +36,63 @@ export class KeyGroups {
     return this.current;
   }
 
-  /** The current key's lines, in order; ends where the key changes. */
-  lines(): AsyncIterable<string> {
-    const key = this.current;
-    const next = async (): Promise<IteratorResult<string>> => {
-      if (this.i >= this.batch.lines.length && !(await this.fill()))
-        return { value: undefined, done: true };
-      if (this.batch.keys[this.i] !== key) return { value: undefined, done: true };
-      this.records++;
-      return { value: this.batch.lines[this.i++] as string, done: false };
-    };
-    return { [Symbol.asyncIterator]: () => ({ next }) };
+  /** The current key's records, each passed through `map`, in order; ends where the key changes. */
+  values<T>(map: (line: string) => T): AsyncIterable<T> {
+    return new GroupValues(this, this.current, map);
+  }
+
+  /** The next record of `key`, or undefined where the key changes; `null`: read on first. */
+  take(key: string | undefined): string | undefined | null {
+    if (this.i >= this.batch.lines.length) return null;
+    if (this.batch.keys[this.i] !== key) return undefined;
+    this.records++;
+    return this.batch.lines[this.i++] as string;
+  }
+
+  /** Reads the next batch; false at the end of the input. */
+  more(): Promise<boolean> {
+    return this.fill();
+  }
+}
+
+/**
+ * One key's values as an async iterator. A class rather than closures, as it is made once per
+ * key; records already read are handed out without a promise of their own, as most are.
+ */
+class GroupValues<T> implements AsyncIterator<T>, AsyncIterable<T> {
+  private readonly result = { value: undefined as T | undefined, done: false };
+
+  constructor(
+    private readonly groups: KeyGroups,
+    private readonly key: string | undefined,
+    private readonly map: (line: string) => T,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const step = this.step();
+    return (step ??
+      this.groups.more().then((more) => (more ? this.step() : this.end()))) as Promise<
+      IteratorResult<T>
+    >;
+  }
+
+  /** The next result, or null when the batch must be refilled first. */
+  private step(): IteratorResult<T> | null {
+    if (this.result.done) return this.result as IteratorResult<T>;
+    const line = this.groups.take(this.key);
+    if (line === null) return null;
+    if (line === undefined) return this.end();
+    this.result.value = this.map(line);
+    return this.result as IteratorResult<T>;
+  }
+
+  private end(): IteratorResult<T> {
+    this.result.value = undefined;
+    this.result.done = true;
+    return this.result as IteratorResult<T>;
   }
 }

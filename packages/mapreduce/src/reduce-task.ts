@@ -59,13 +59,7 @@ export async function runReduceTask(options: ReduceTaskOptions): Promise<ReduceT
       writer.add(toByteString(recordLine(key, value)));
     const reduce = module.reduce;
     for (let key = await groups.nextKey(); key !== undefined; key = await groups.nextKey()) {
-      const lines = groups.lines();
-      const values: AsyncIterable<string> = {
-        async *[Symbol.asyncIterator]() {
-          for await (const line of lines)
-            yield fromByteString(valuePart(line, key.length, keySpec));
-        },
-      };
+      const values = groups.values((line) => fromByteString(valuePart(line, key.length, keySpec)));
       await reduce?.(fromByteString(key), values, emit, ctx);
       if (writer.full) await writer.flush();
     }
