@@ -205,6 +205,27 @@ describe("streaming jobs match `cat | mapper | LC_ALL=C sort | reducer`", () => 
     );
   });
 
+  it("small files packed into one split each get their own mapper run; unterminated output lines stay apart", async () => {
+    ws = workspace(3, 2_000);
+    // Prints its input's line count with no newline after it.
+    const mapper = `sh -c 'printf "%s" "$(wc -l)"'`;
+    const counts = inputFiles(ws.input)
+      .map((f) => String(readFileSync(f, "latin1").replace(/\n$/, "").split("\n").length))
+      .sort();
+    for (const reduces of [0, 1]) {
+      const output = join(ws.dir, `out-${reduces}`);
+      const result = await run({
+        inputs: [ws.input],
+        output,
+        task: { kind: "streaming", mapper, ...(reduces ? { reducer: "cat" } : {}) },
+        numReduceTasks: reduces,
+      });
+      expect(result.maps).toBe(1);
+      expect(readParts(output)).toEqual(counts);
+      expect(result.counters[TASK_GROUP]?.MAP_OUTPUT_RECORDS).toBe(3);
+    }
+  });
+
   it("reports reporter:counter: lines and exports -D keys and -cmdenv to the task", async () => {
     ws = workspace(1, 5_000);
     const result = await run({

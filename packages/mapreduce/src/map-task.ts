@@ -51,6 +51,8 @@ export interface MapSink {
   /** A record from a JS job, as byte strings. */
   record(key: string, value: string): void;
   afterBatch(): Promise<void>;
+  /** One mapper program has finished: a last line it left unterminated is complete (1 record). */
+  endOutput(): number;
   finish(): Promise<PartitionFile[]>;
 }
 
@@ -100,9 +102,14 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
       afterBatch: async () => {
         if (writer.full) await writer.flush();
       },
-      finish: async () => {
+      endOutput: () => {
         // A mapper's last line without its newline is still a line of the part file.
-        if (!endsLine) writer.addRaw(Buffer.from("\n"));
+        if (endsLine) return 0;
+        writer.addRaw(Buffer.from("\n"));
+        endsLine = true;
+        return 1;
+      },
+      finish: async () => {
         await writer.close();
         counters.increment(FS_GROUP, C.bytesWritten, writer.bytes);
         return [{ partition: 0, path: writer.path, records: writer.records, bytes: writer.bytes }];
@@ -126,11 +133,13 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
       },
       record: (key, value) => collector.addRecord(key, value),
       afterBatch: () => collector.maybeSpill(),
-      finish: () => {
-        if (carry.length > 0) collector.add(carry);
+      endOutput: () => {
+        if (carry.length === 0) return 0;
+        collector.add(carry);
         carry = "";
-        return collector.finish((p) => join(options.outputDir, `map-${split.index}.p${p}`));
+        return 1;
       },
+      finish: () => collector.finish((p) => join(options.outputDir, `map-${split.index}.p${p}`)),
     };
   }
 
@@ -187,6 +196,7 @@ async function mapSegmentStreaming(
       bytes += chunk.length;
       await sink.afterBatch();
     }
+    records += sink.endOutput();
     counters.task(C.mapOutputRecords, records);
     counters.task(C.mapOutputBytes, bytes);
   };
