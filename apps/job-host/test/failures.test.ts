@@ -170,12 +170,29 @@ describe("retries and failures", () => {
       {
         inputs: [ws.input],
         output: ws.output,
-        task: { kind: "streaming", mapper: "sh -c 'sleep 30; cat'", reducer: "cat" },
+        task: {
+          kind: "streaming",
+          mapper: "sh -c 'echo reporter:status:sleeping >&2; sleep 30; cat'",
+          reducer: "cat",
+        },
         numReduceTasks: 1,
       },
-      { signal: controller.signal, onProgress: (p) => p.maps.running > 0 && controller.abort() },
+      {
+        signal: controller.signal,
+        onProgress: (p) => p.status === "sleeping" && controller.abort(),
+      },
     );
     await expect(job).rejects.toMatchObject({ code: "ERR_CANCELLED" });
     expect(existsSync(ws.output)).toBe(false);
+    // The mappers died with their workers: no `sleep 30` is left behind.
+    const { execFileSync } = await import("node:child_process");
+    const sleepers = () =>
+      execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l.startsWith("sleep 30"));
+    // Killed at once, but give the kernel a moment to reap them.
+    for (let i = 0; i < 20 && sleepers().length > 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(sleepers()).toEqual([]);
   });
 });

@@ -81,6 +81,15 @@ class LocalWorker {
 
 const MAX_START_FAILURES = 3;
 
+/** Kills a worker with the mapper or reducer it runs: each worker leads its own process group. */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}
+
 function poolClosed(): AttemptFailed {
   return new AttemptFailed({
     code: "ERR_POOL_CLOSED",
@@ -166,7 +175,7 @@ export class WorkerPool {
         worker.running = { id, resolve, reject, onStatus };
         worker.child.send({ ...request, id } as TaskRequest, (error) => {
           // The worker died between being picked and being told: its exit handler fails the attempt.
-          if (error) worker.child.kill("SIGKILL");
+          if (error) killGroup(worker.child);
         });
       });
     } finally {
@@ -183,11 +192,11 @@ export class WorkerPool {
     );
     const exits = alive.map((w) => once(w.child, "exit"));
     for (const w of alive) {
-      if (w.running || !w.child.connected) w.child.kill("SIGKILL");
+      if (w.running || !w.child.connected) killGroup(w.child);
       else w.child.disconnect();
     }
     const grace = setTimeout(() => {
-      for (const w of alive) w.child.kill("SIGKILL");
+      for (const w of alive) killGroup(w.child);
     }, 2000);
     await Promise.all(exits);
     clearTimeout(grace);
