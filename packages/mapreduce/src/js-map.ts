@@ -114,13 +114,16 @@ export async function mapSegmentJs(
   const mapLine = module.map;
   for await (const chunk of readSegment(segment)) {
     counters.increment(FS_GROUP, C.bytesRead, chunk.length);
-    const lines = (carry + decoder.write(chunk)).split("\n");
+    const text = carry + decoder.write(chunk);
+    const lines = text.split("\n");
     carry = lines.pop() ?? "";
     inputRecords += lines.length;
-    for (const raw of lines) {
-      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-      const result = mapLine(line, emit, ctx);
-      if (result instanceof Promise) await result;
+    // CRLF input loses its CR, as Hadoop's LineRecordReader drops it; most chunks have none.
+    const crlf = text.includes("\r");
+    for (let i = 0; i < lines.length; i++) {
+      const raw = lines[i] as string;
+      const result = mapLine(crlf && raw.endsWith("\r") ? raw.slice(0, -1) : raw, emit, ctx);
+      if (result !== undefined && result instanceof Promise) await result;
     }
     if (combine && bufferedBytes >= budget) {
       await flushCombined();
