@@ -1,6 +1,6 @@
 // JS job modules through the same runner, checked against the same oracle as streaming jobs.
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { TASK_GROUP } from "@tormr/mapreduce/counters";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -72,6 +72,18 @@ describe("JS job modules", () => {
       .map((l) => `${l.toUpperCase()}\t`)
       .sort();
     expect(readTextParts().sort()).toEqual(expected);
+  });
+
+  it("CRLF input reaches map() without its CR, as with Hadoop's line reader", async () => {
+    ws = workspace(1, 100);
+    writeFileSync(join(ws.input, "file-0.txt"), "one\r\ntwo\r\nthree\n");
+    await run({
+      inputs: [ws.input],
+      output: ws.output,
+      task: { kind: "js", module: fixture("map-only.mjs") },
+      numReduceTasks: 0,
+    });
+    expect(readTextParts()).toEqual(["ONE\t", "THREE\t", "TWO\t"]);
   });
 
   it("ctx.inputFile and ctx.counter", async () => {
