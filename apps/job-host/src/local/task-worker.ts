@@ -6,8 +6,12 @@ import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import type { TaskRequest, TaskResult, WorkerMessage } from "./messages.ts";
 
 function send(message: WorkerMessage | { type: "done"; id: number; result: TaskResult }): void {
-  // The runner may have let this worker go (a finished or cancelled job): then there is no one to tell.
-  if (process.connected) process.send?.(message);
+  // The runner may have let this worker go (a finished or cancelled job): then there is no one to
+  // tell, and a write to the closed channel (EPIPE) is no error, just the end of this worker.
+  if (!process.connected) return;
+  process.send?.(message, undefined, undefined, (error) => {
+    if (error) process.exit(0);
+  });
 }
 
 /** A full collection between tasks keeps the process near its budget (a few tens of ms). */
