@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { fixture, inputFiles, oracle, readParts, type Workspace, workspace } from "./helpers.ts";
+import { fixture, readParts, type Workspace, wordCountOracle, workspace } from "./helpers.ts";
 
 const TORMR = join(import.meta.dirname, "..", "bin", "tormr.js");
 let ws: Workspace;
@@ -77,9 +77,7 @@ describe("tormr CLI", () => {
       "part-00000",
       "part-00001",
     ]);
-    expect(readParts(join(ws.dir, "out"))).toEqual(
-      oracle(inputFiles(ws.input), fixture("wc_mapper.py"), fixture("wc_reducer.py")),
-    );
+    expect(readParts(join(ws.dir, "out"))).toEqual(wordCountOracle(ws.input));
   });
 
   it("a missing input: exit 3, the path named, nothing written", () => {

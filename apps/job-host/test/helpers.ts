@@ -89,6 +89,11 @@ export function oracle(inputs: string[], mapper: string, reducer?: string): stri
   return sortedLines(out);
 }
 
+/** The word count oracle over every file of an input folder, with the Python fixtures. */
+export function wordCountOracle(input: string): string[] {
+  return oracle(inputFiles(input), fixture("wc_mapper.py"), fixture("wc_reducer.py"));
+}
+
 export function sortedLines(data: Buffer): string[] {
   const text = data.toString("latin1");
   const lines = text.split("\n");

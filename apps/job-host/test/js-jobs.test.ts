@@ -6,20 +6,18 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   fixture,
   inputFiles,
-  oracle,
   readParts,
   run,
   SMALL_SPLITS,
   type Workspace,
+  wordCountOracle,
   workspace,
 } from "./helpers.ts";
 
 let ws: Workspace;
 afterEach(() => ws?.cleanup());
 
-/** The JS modules split on whitespace as the Python fixtures do (the corpus holds only spaces and newlines). */
-const wordCountOracle = () =>
-  oracle(inputFiles(ws.input), fixture("wc_mapper.py"), fixture("wc_reducer.py"));
+// The JS fixtures split on whitespace as the Python fixtures do (the corpus holds only spaces and newlines).
 
 /** Lines as UTF-8 text, as the JS module wrote them. */
 const readTextParts = () =>
@@ -36,7 +34,7 @@ describe("JS job modules", () => {
       numReduceTasks: 3,
       conf: SMALL_SPLITS,
     });
-    expect(readTextParts()).toEqual(oracleText(wordCountOracle()));
+    expect(readTextParts()).toEqual(oracleText(wordCountOracle(ws.input)));
     const c = result.counters[TASK_GROUP] ?? {};
     expect(c.COMBINE_INPUT_RECORDS).toBe(c.MAP_OUTPUT_RECORDS);
     expect(c.REDUCE_INPUT_RECORDS).toBe(c.COMBINE_OUTPUT_RECORDS);
@@ -52,7 +50,7 @@ describe("JS job modules", () => {
       numReduceTasks: 2,
       conf: SMALL_SPLITS,
     });
-    expect(readTextParts()).toEqual(oracleText(wordCountOracle()));
+    expect(readTextParts()).toEqual(oracleText(wordCountOracle(ws.input)));
     const c = result.counters[TASK_GROUP] ?? {};
     expect(c.REDUCE_INPUT_RECORDS).toBe(c.MAP_OUTPUT_RECORDS);
     expect(c.COMBINE_INPUT_RECORDS).toBeUndefined();
