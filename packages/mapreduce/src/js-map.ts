@@ -2,10 +2,8 @@
 import { StringDecoder } from "node:string_decoder";
 import { toByteString } from "./byte-string.ts";
 import { C, type Counters, FS_GROUP } from "./counters.ts";
-import { readSegment } from "./input-reader.ts";
 import { checkKey, checkValue, type JobContext, type JobModule, recordLine } from "./js-job.ts";
 import type { MapSink } from "./map-task.ts";
-import type { Split } from "./splits.ts";
 
 /** V8's rough cost of a buffered key: the Map entry, its Pending and the key string. */
 const GROUP_COST = 120;
@@ -45,7 +43,8 @@ function iteratePending(pending: Pending): AsyncIterable<string> {
 /** Runs a JS `map` over a segment's lines; with a `combine`, output is aggregated per key first. */
 export async function mapSegmentJs(
   module: JobModule,
-  segment: Split["segments"][number],
+  /** The segment's bytes, whole lines, ending with a newline. */
+  input: AsyncIterable<Buffer>,
   sink: MapSink,
   counters: Counters,
   ctx: JobContext,
@@ -112,7 +111,7 @@ export async function mapSegmentJs(
   let carry = "";
   let inputRecords = 0;
   const mapLine = module.map;
-  for await (const chunk of readSegment(segment)) {
+  for await (const chunk of input) {
     counters.increment(FS_GROUP, C.bytesRead, chunk.length);
     const text = carry + decoder.write(chunk);
     const lines = text.split("\n");

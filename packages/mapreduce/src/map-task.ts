@@ -15,7 +15,7 @@ import { JS_KEY_SPEC, loadJobModule } from "./js-job.ts";
 import { mapSegmentJs } from "./js-map.ts";
 import { mapOutputKeySpec } from "./key-spec.ts";
 import { RunWriter } from "./run-writer.ts";
-import type { Split } from "./splits.ts";
+import type { Segment, Split } from "./splits.ts";
 import { StreamingProcess } from "./streaming-process.ts";
 import {
   attemptId,
@@ -34,6 +34,11 @@ export interface MapTaskOptions {
   taskDir: string;
   /** Where the partition files (or, for a map-only job, the part file) are written. */
   outputDir: string;
+  /**
+   * Where a segment's bytes come from: by default the input file itself. A distributed worker
+   * passes the opened split bucket instead. Either way: whole lines, ending with a newline.
+   */
+  openSegment?: (segment: Segment, index: number) => AsyncIterable<Buffer>;
   onStatus?: (status: string) => void;
 }
 
@@ -143,11 +148,13 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
     };
   }
 
-  for (const segment of split.segments) {
+  const openSegment = options.openSegment ?? readSegment;
+  for (const [index, segment] of split.segments.entries()) {
+    const input = openSegment(segment, index);
     if (module) {
       await mapSegmentJs(
         module,
-        segment,
+        input,
         sink,
         counters,
         jobContext(job, identity, segment.path, counters, options.onStatus),
@@ -168,7 +175,7 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
         counters,
         onStatus: options.onStatus,
       });
-      await mapSegmentStreaming(mapper, segment, sink, counters);
+      await mapSegmentStreaming(mapper, input, sink, counters);
     }
   }
   const outputs = await sink.finish();
@@ -177,12 +184,12 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
 
 async function mapSegmentStreaming(
   mapper: StreamingProcess,
-  segment: Split["segments"][number],
+  input: AsyncIterable<Buffer>,
   sink: MapSink,
   counters: Counters,
 ): Promise<void> {
   const feed = async () => {
-    for await (const chunk of readSegment(segment)) {
+    for await (const chunk of input) {
       counters.task(C.mapInputRecords, countLines(chunk));
       counters.increment(FS_GROUP, C.bytesRead, chunk.length);
       await mapper.write(chunk);
