@@ -159,6 +159,7 @@ function rejection(error: unknown): GrantError {
  *
  * @throws GrantError `ERR_GRANT_MISSING` (absent or malformed), `ERR_GRANT_INVALID` (signature,
  *   algorithm, type, issuer or claims), `ERR_GRANT_EXPIRED`, `ERR_GRANT_JOB`, `ERR_GRANT_REVOKED`.
+ * @throws CryptoError `ERR_CRYPTO_ARGUMENT` if `hostPublicKey` is not 32 bytes (a setup error).
  */
 export async function verifyGrant(
   token: string | undefined,
