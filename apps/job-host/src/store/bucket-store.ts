@@ -1,0 +1,262 @@
+// The keyed bucket store: sealed bytes on disk, metadata and the exposure ledger in SQLite, access by grant.
+import { Transform } from "node:stream";
+import { checkRead, checkWrite, type GrantClaims, verifyGrant } from "@tormr/crypto/grant";
+import type { RawKeyPair } from "@tormr/crypto/keys";
+import { ReplayCache, verifyRequest } from "@tormr/crypto/request-proof";
+import type { JobHostDb } from "@tormr/db/job-host";
+import type { BucketInfo } from "@tormr/protocol/store-api";
+import { BucketFiles } from "./bucket-files.ts";
+import { StoreError } from "./store-error.ts";
+
+export interface BucketStoreOptions {
+  /** The folder that holds the sealed bytes. */
+  root: string;
+  db: JobHostDb;
+  /** The job host's grant-signing key: the store checks grants against its public half. */
+  hostKey: RawKeyPair;
+  /** The `iss` of the job host's grants. */
+  issuer: string;
+  /** How old a request's proof-of-possession may be. Default 60 s. */
+  proofWindowSeconds?: number;
+}
+
+/** What a request brings to be authorized: its method and path, and two headers. */
+export interface RequestCredentials {
+  method: string;
+  /** The request target as sent (path and query), which the proof signs. */
+  path: string;
+  grant: string | undefined;
+  proof: string | undefined;
+}
+
+/** Who is writing a bucket, recorded in its metadata. */
+export interface Writer {
+  pseudonym: string;
+  task: string;
+  attempt: number;
+}
+
+export class BucketStore {
+  /** Revoked grant ids: a cache of the `Revocation` table, consulted on every request. */
+  private readonly revoked = new Set<string>();
+  /** `job/task` → the attempt whose output was committed: a cache of the `Commit` table. */
+  private readonly commits = new Map<string, number>();
+  /** Bytes uploaded so far under each grant, so that `maxBytes` bounds the grant, not each bucket. */
+  private readonly uploaded = new Map<string, number>();
+  private readonly replays = new ReplayCache();
+
+  private constructor(
+    private readonly options: BucketStoreOptions,
+    readonly files: BucketFiles,
+  ) {}
+
+  static async open(options: BucketStoreOptions): Promise<BucketStore> {
+    const store = new BucketStore(options, await BucketFiles.open(options.root));
+    const { db } = options;
+    await db.revocation.deleteMany({ where: { expiresAt: { lt: new Date() } } });
+    for (const { jti } of await db.revocation.findMany({ select: { jti: true } })) {
+      store.revoked.add(jti);
+    }
+    for (const c of await db.commit.findMany({
+      select: { job: true, task: true, attempt: true },
+    })) {
+      store.commits.set(`${c.job}/${c.task}`, c.attempt);
+    }
+    return store;
+  }
+
+  /**
+   * Checks a request's grant, its proof of possession and the grant's scope for `op` on `bucketId`.
+   * @throws GrantError (401 or 403), or StoreError `ERR_BAD_BUCKET_ID` (400).
+   */
+  async authorize(
+    credentials: RequestCredentials,
+    bucketId: string,
+    op: "read" | "write",
+  ): Promise<GrantClaims> {
+    this.files.pathOf(bucketId);
+    const claims = await verifyGrant(credentials.grant, this.options.hostKey.publicKey, {
+      issuer: this.options.issuer,
+      job: jobOf(bucketId),
+      isRevoked: (jti) => this.revoked.has(jti),
+    });
+    await verifyRequest(
+      credentials.proof,
+      { method: credentials.method, path: credentials.path, grant: claims },
+      { replayCache: this.replays, windowSeconds: this.options.proofWindowSeconds ?? 60 },
+    );
+    if (op === "read") {
+      checkRead(claims, bucketId, (job, map, attempt) => this.isCommitted(job, `m${map}`, attempt));
+    } else {
+      checkWrite(claims, bucketId);
+    }
+    return claims;
+  }
+
+  /** Refuses a write early, before any byte is sent: the bucket exists, or it cannot fit the grant. */
+  async checkWritable(claims: GrantClaims, bucketId: string, length?: number): Promise<void> {
+    if (await this.exists(bucketId)) {
+      throw new StoreError("ERR_BUCKET_EXISTS", `bucket ${bucketId} already exists`);
+    }
+    const left = claims.maxBytes - (this.uploaded.get(claims.jti) ?? 0);
+    if (length !== undefined && length > left) {
+      throw new StoreError(
+        "ERR_TOO_LARGE",
+        `bucket ${bucketId} (${length} bytes) is over what the grant has left (${left} of ${claims.maxBytes} bytes)`,
+      );
+    }
+  }
+
+  /** Streams a bucket in under a grant. The bytes count against the grant's `maxBytes` as they arrive. */
+  async write(
+    claims: GrantClaims,
+    bucketId: string,
+    body: AsyncIterable<Uint8Array>,
+    records: number,
+  ): Promise<BucketInfo> {
+    await this.checkWritable(claims, bucketId);
+    const used = this.uploaded.get(claims.jti) ?? 0;
+    const left = claims.maxBytes - used;
+    let size = 0;
+    this.uploaded.set(claims.jti, used);
+    const metered = async function* (this: BucketStore) {
+      for await (const chunk of body) {
+        size += chunk.length;
+        this.uploaded.set(claims.jti, (this.uploaded.get(claims.jti) ?? 0) + chunk.length);
+        yield chunk;
+      }
+    }.call(this);
+    try {
+      return await this.put(bucketId, metered, left, {
+        pseudonym: claims.aud,
+        task: claims.task,
+        attempt: claims.attempt,
+        records,
+      });
+    } catch (error) {
+      // A failed upload gives its bytes back, so the attempt can try again under the same grant.
+      this.uploaded.set(claims.jti, (this.uploaded.get(claims.jti) ?? 0) - size);
+      throw error;
+    }
+  }
+
+  /** Stores a bucket without a grant: the job host's own writes (the split buckets). */
+  async put(
+    bucketId: string,
+    body: AsyncIterable<Uint8Array>,
+    maxBytes: number,
+    writer: Writer & { records: number },
+  ): Promise<BucketInfo> {
+    const written = await this.files.write(bucketId, body, maxBytes);
+    try {
+      await this.options.db.bucket.create({
+        data: {
+          id: bucketId,
+          job: jobOf(bucketId),
+          size: BigInt(written.size),
+          records: writer.records,
+          digest: written.digest,
+          writer: writer.pseudonym,
+          task: writer.task,
+          attempt: writer.attempt,
+        },
+      });
+    } catch (error) {
+      await this.files.remove(bucketId);
+      throw error;
+    }
+    return { id: bucketId, size: written.size, records: writer.records, digest: written.digest };
+  }
+
+  async info(bucketId: string): Promise<BucketInfo | undefined> {
+    this.files.pathOf(bucketId);
+    const row = await this.options.db.bucket.findUnique({
+      where: { id: bucketId },
+      select: { id: true, size: true, records: true, digest: true },
+    });
+    return row ? { ...row, size: Number(row.size) } : undefined;
+  }
+
+  private async exists(bucketId: string): Promise<boolean> {
+    return (await this.info(bucketId)) !== undefined || (await this.files.exists(bucketId));
+  }
+
+  /**
+   * Streams bytes `start`..`end` (inclusive) of a bucket to a grant holder, and records the read in the
+   * exposure ledger when the stream ends, with the bytes actually served. A ranged read counts its
+   * share of the bucket's records, so the parts of a resumed download add up to the whole.
+   */
+  read(claims: GrantClaims, info: BucketInfo, start: number, end: number) {
+    let served = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        served += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const source = this.files.read(info.id, start, end);
+    source.on("error", (error) => counter.destroy(error));
+    counter.on("close", () => {
+      void this.options.db.exposure
+        .create({
+          data: {
+            job: jobOf(info.id),
+            pseudonym: claims.aud,
+            bucket: info.id,
+            bytes: BigInt(served),
+            records:
+              info.size === 0 ? info.records : Math.round((info.records * served) / info.size),
+          },
+        })
+        .catch((error: unknown) => console.error(`store: exposure ledger write failed: ${error}`));
+    });
+    return source.pipe(counter);
+  }
+
+  /** The job host's own read of a bucket (to decrypt output): no grant, no ledger entry. */
+  readOwn(bucketId: string) {
+    return this.files.read(bucketId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  /**
+   * Records that `attempt` won `task`. The first commit wins: a later one (a speculative attempt that
+   * finished second) gets the winner back and must discard its output.
+   */
+  async commit(job: string, task: string, attempt: number): Promise<number> {
+    const key = `${job}/${task}`;
+    const known = this.commits.get(key);
+    if (known !== undefined) return known;
+    const row = await this.options.db.commit.upsert({
+      where: { job_task: { job, task } },
+      create: { job, task, attempt },
+      update: {},
+      select: { attempt: true },
+    });
+    this.commits.set(key, row.attempt);
+    return row.attempt;
+  }
+
+  isCommitted(job: string, task: string, attempt: number): boolean {
+    return this.commits.get(`${job}/${task}`) === attempt;
+  }
+
+  /** Revokes a grant before it expires: every later request with it gets `ERR_GRANT_REVOKED`. */
+  async revoke(claims: Pick<GrantClaims, "jti" | "job" | "exp">, reason: string): Promise<void> {
+    this.revoked.add(claims.jti);
+    this.uploaded.delete(claims.jti);
+    await this.options.db.revocation.upsert({
+      where: { jti: claims.jti },
+      create: { jti: claims.jti, job: claims.job, reason, expiresAt: new Date(claims.exp * 1000) },
+      update: {},
+    });
+  }
+}
+
+/** The job a bucket id belongs to: ids read `j/<job>/...`. */
+export function jobOf(bucketId: string): string {
+  const [root, job] = bucketId.split("/");
+  if (root !== "j" || !job) {
+    throw new StoreError("ERR_BAD_BUCKET_ID", `bucket id ${bucketId} does not start with j/<job>/`);
+  }
+  return job;
+}
