@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # A package counts as installed when its command is on the PATH. Append new needs here.
 SYSTEM_PACKAGES=(
   "python3:python3" # the Hadoop Streaming examples and tests run Python mappers
-  "make:make"       # node-gyp, for native npm packages
+  "make:make"       # node-gyp, for native npm packages (better-sqlite3 builds from source here)
   "g++:g++"         # node-gyp
 )
 
@@ -38,4 +38,7 @@ fi
 
 echo "setup: npm ci"
 npm ci --no-audit --no-fund
+# The Prisma clients are generated, not committed (packages/db/src/generated is gitignored).
+echo "setup: prisma generate"
+npm run db:generate --silent
 echo "setup: done"
