@@ -86,16 +86,20 @@ function prismaOutput(error: unknown): string {
  * another process created it first: the caller then treats it as an existing database.
  */
 export async function createFromTemplate(db: MigratedDatabase, file: string): Promise<boolean> {
-  const template = await ensureTemplate(db);
   const partial = `${file}.${randomUUID()}.partial`;
   try {
-    await copyFile(template, partial);
+    await copyTemplate(db, partial);
     // link() never replaces a file, so a database another process just created is not clobbered,
     // and nobody sees a half-copied file under the real name.
     await link(partial, file);
     return true;
   } catch (error) {
     if (isCode(error, "EEXIST")) return false;
+    if (error instanceof DbError) {
+      // The template failed to build: say which database the caller was opening.
+      const message = `cannot create ${db.name} database ${file}: ${error.message}`;
+      throw new DbError(error.code, file, message, { cause: error });
+    }
     // Filesystems without hard links: rename is atomic too, only not exclusive.
     if (isCode(error, "EPERM") || isCode(error, "ENOTSUP") || isCode(error, "ENOSYS")) {
       if (await exists(file)) return false;
@@ -108,12 +112,37 @@ export async function createFromTemplate(db: MigratedDatabase, file: string): Pr
   }
 }
 
+async function copyTemplate(db: MigratedDatabase, to: string): Promise<void> {
+  try {
+    await copyFile(await ensureTemplate(db), to);
+  } catch (error) {
+    if (!isCode(error, "ENOENT")) throw error;
+    // The cache was emptied (say by `npm ci`) between finding the template and copying it.
+    templates.clear();
+    await copyFile(await ensureTemplate(db), to);
+  }
+}
+
+/** Template builds by cache path, so that parallel opens in one process share one build. */
+const templates = new Map<string, Promise<string>>();
+
 /** The path of an up-to-date template database, built first if this migrations hash has none. */
 async function ensureTemplate(db: MigratedDatabase): Promise<string> {
   const template = join(TEMPLATE_CACHE, `${db.name}-${await migrationsHash(db)}.db`);
+  let ready = templates.get(template);
+  if (ready === undefined) {
+    ready = buildTemplate(db, template);
+    templates.set(template, ready);
+    // A failed build is not remembered: the next open tries again.
+    ready.catch(() => templates.delete(template));
+  }
+  return ready;
+}
+
+async function buildTemplate(db: MigratedDatabase, template: string): Promise<string> {
   if (await exists(template)) return template;
   await mkdir(TEMPLATE_CACHE, { recursive: true });
-  // Built under a private name, then renamed: concurrent builders produce equivalent templates,
+  // Built under a private name, then renamed: concurrent processes build equivalent templates,
   // and a reader only ever sees a complete one.
   const building = join(TEMPLATE_CACHE, `${randomUUID()}.building.db`);
   try {

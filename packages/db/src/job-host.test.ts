@@ -48,6 +48,14 @@ const bucket = (id: string) => ({
   attempt: 0,
 });
 
+const exposure = (bucket: string) => ({
+  job: "job1",
+  pseudonym: "pseudo-r1",
+  bucket,
+  bytes: 5n,
+  records: 2,
+});
+
 describe("openJobHostDb on a new file", () => {
   it(
     "creates every table, each of which takes and gives back a row",
@@ -98,6 +106,19 @@ describe("openJobHostDb on a new file", () => {
       await db.bucket.create({ data: bucket(`j/${name}`) });
     }
   });
+
+  it(
+    "opens several databases at once, the same new path twice included",
+    async () => {
+      const names = ["p1.db", "p2.db", "p3.db", "same.db", "same.db"];
+      const dbs = await Promise.all(names.map((name) => openAt(`parallel/${name}`)));
+      await Promise.all(dbs.map((db, i) => db.exposure.create({ data: exposure(`b${i}`) })));
+      const [p1, , , same] = dbs;
+      expect(await p1?.exposure.count()).toBe(1);
+      expect(await same?.exposure.count()).toBe(2);
+    },
+    SLOW,
+  );
 
   it("rejects a second row with the same key in every keyed table", async () => {
     const db = await openAt("duplicates.db");
