@@ -41,6 +41,16 @@ describe("round trip", () => {
     );
   });
 
+  it("open keeps its own copy of the key until the header comes", async () => {
+    const key = newBucketKey();
+    const plaintext = randomBytes(300);
+    const sealed = sealBuffer(key, ID, plaintext, { chunkSize: CHUNK });
+    const opener = open(key, ID);
+    const result = run(opener, cut(sealed, [5]));
+    key.fill(0);
+    expect((await result).out.equals(plaintext)).toBe(true);
+  });
+
   it("sealBuffer and the seal stream write the same format", async () => {
     const key = newBucketKey();
     for (const size of [0, 1, 63, 64, 65, 128, 1000]) {

@@ -50,21 +50,26 @@ export interface SealOptions {
   chunkSize?: number;
 }
 
-function newSealer(key: Uint8Array, bucketId: string, options?: SealOptions): ChunkSealer {
+function newSealer(
+  key: Uint8Array,
+  bucketId: string,
+  options?: SealOptions,
+): { sealer: ChunkSealer; chunkSize: number } {
   checkKeyBytes("key", key, KEY_LENGTH);
   const chunkSize = checkChunkSize(options?.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const prefix = ChunkSealer.randomPrefix();
-  return new ChunkSealer(key, encodeHeader(chunkSize, encodeBucketId(bucketId), prefix), prefix);
+  const header = encodeHeader(chunkSize, encodeBucketId(bucketId), prefix);
+  return { sealer: new ChunkSealer(key, header, prefix), chunkSize };
 }
 
 function asError(error: unknown): Error {
-  return error instanceof Error ? error : new CryptoError("ERR_CRYPTO_ARGUMENT", String(error));
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** A Transform from plaintext to the sealed bucket. It holds at most one chunk of plaintext. */
 export function seal(key: Uint8Array, bucketId: string, options?: SealOptions): Transform {
-  const sealer = newSealer(key, bucketId, options);
-  const records = new Records(sealer.header.readUInt32BE(5));
+  const { sealer, chunkSize } = newSealer(key, bucketId, options);
+  const records = new Records(chunkSize);
   let headerSent = false;
   const sendHeader = (stream: Transform) => {
     if (headerSent) return;
@@ -110,24 +115,29 @@ export function seal(key: Uint8Array, bucketId: string, options?: SealOptions): 
 export function open(key: Uint8Array, bucketId: string): Transform {
   checkKeyBytes("key", key, KEY_LENGTH);
   const id = encodeBucketId(bucketId);
+  // The subkey needs the header's prefix; until it comes, keep a copy the caller cannot change.
+  const keyCopy = Buffer.from(key);
   const header = Buffer.alloc(headerLength(id.length));
   let headerFill = 0;
-  let opener: ChunkOpener | undefined;
-  let records: Records | undefined;
+  /** Set once the whole header is in and checked. */
+  let body: { opener: ChunkOpener; records: Records } | undefined;
   return new Transform({
     transform(piece: Buffer, _encoding, callback: TransformCallback) {
       try {
-        if (records === undefined) {
+        if (body === undefined) {
           const taken = piece.copy(header, headerFill);
           headerFill += taken;
           if (headerFill < header.length) return callback();
           const { chunkSize, prefix } = parseHeader(header, id);
-          opener = new ChunkOpener(key, header, prefix);
-          records = new Records(chunkSize + TAG_LENGTH);
+          body = {
+            opener: new ChunkOpener(keyCopy, header, prefix),
+            records: new Records(chunkSize + TAG_LENGTH),
+          };
+          keyCopy.fill(0);
           piece = piece.subarray(taken);
         }
-        const chunks = opener!;
-        records.feed(piece, (record) => this.push(chunks.open(record, false)));
+        const { opener } = body;
+        body.records.feed(piece, (record) => this.push(opener.open(record, false)));
         callback();
       } catch (error) {
         callback(asError(error));
@@ -135,12 +145,12 @@ export function open(key: Uint8Array, bucketId: string): Transform {
     },
     flush(callback: TransformCallback) {
       try {
-        if (records === undefined || opener === undefined) {
+        if (body === undefined) {
           throw new DecryptError("ERR_BUCKET_TAMPERED", `ends in the header, at ${headerFill}`);
         }
-        const rest = records.rest();
+        const rest = body.records.rest();
         if (rest.length === 0) throw new DecryptError("ERR_BUCKET_TAMPERED", "no final chunk");
-        this.push(opener.open(rest, true));
+        this.push(body.opener.open(rest, true));
         callback();
       } catch (error) {
         callback(asError(error));
@@ -173,10 +183,9 @@ export function sealBuffer(
   plaintext: Uint8Array,
   options?: SealOptions,
 ): Buffer {
-  const sealer = newSealer(key, bucketId, options);
+  const { sealer, chunkSize } = newSealer(key, bucketId, options);
   checkBytes("plaintext", plaintext);
-  const chunkSize = sealer.header.readUInt32BE(5);
-  const out = Buffer.allocUnsafe(sealedLength(plaintext.length, chunkSize, bucketId));
+  const out = Buffer.alloc(sealedLength(plaintext.length, chunkSize, bucketId));
   let at = sealer.header.copy(out, 0);
   let offset = 0;
   for (;;) {

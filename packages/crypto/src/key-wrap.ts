@@ -17,7 +17,6 @@
  * secret (a low-order point, RFC 7748 §6.1) is refused on both sides.
  */
 import {
-  createPublicKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
@@ -73,7 +72,7 @@ export function wrapKey(
   const id = encodeBucketId(bucketId);
   const ephemeral = generateKeyPairSync("x25519");
   const ephemeralPublic = Buffer.from(
-    createPublicKey(ephemeral.privateKey).export({ format: "jwk" }).x as string,
+    ephemeral.publicKey.export({ format: "jwk" }).x as string,
     "base64url",
   );
   const shared = sharedSecret(ephemeral.privateKey, recipientPublicKey);
