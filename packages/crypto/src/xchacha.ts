@@ -1,6 +1,6 @@
 // XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03): HChaCha20 from noble, the AEAD from OpenSSL.
 import { hchacha, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { ietfOpen, ietfSeal } from "./_chacha20-poly1305.ts";
+import { ietfOpen, ietfSealJoined } from "./_chacha20-poly1305.ts";
 import { CryptoError, DecryptError } from "./errors.ts";
 import { checkKeyBytes } from "./keys.ts";
 
@@ -76,9 +76,9 @@ export function xchachaEncrypt(
 ): Buffer {
   checkArguments(key, nonce, "plaintext", plaintext, aad);
   const subkey = hchacha20(key, nonce.subarray(0, 16));
-  const { ciphertext, tag } = ietfSeal(subkey, ietfIvOf(nonce), plaintext, aad);
+  const sealed = ietfSealJoined(subkey, ietfIvOf(nonce), plaintext, aad);
   subkey.fill(0);
-  return Buffer.concat([ciphertext, tag]);
+  return sealed;
 }
 
 /**
