@@ -63,6 +63,18 @@ describe("fast path against noble", () => {
     );
   });
 
+  it("agrees on messages longer than the fast path's 16 KiB update slices", () => {
+    for (const size of [16383, 16384, 16385, 3 * 16384 + 7, 65536, 65536 + 16]) {
+      const key = randomBytes(32);
+      const nonce = randomBytes(24);
+      const aad = randomBytes(size % 50);
+      const plaintext = randomBytes(size);
+      const fast = xchachaEncrypt(key, nonce, plaintext, aad);
+      expect(fast.equals(xchachaEncryptReference(key, nonce, plaintext, aad))).toBe(true);
+      expect(xchachaDecrypt(key, nonce, fast, aad).equals(plaintext)).toBe(true);
+    }
+  });
+
   it("an empty AAD is the same as none", () => {
     const key = randomBytes(32);
     const nonce = randomBytes(24);
