@@ -2,20 +2,38 @@
 import type { MapTaskOptions, MapTaskResult } from "@tormr/mapreduce/map-task";
 import type { ReduceTaskOptions, ReduceTaskResult } from "@tormr/mapreduce/reduce-task";
 import { z } from "zod";
+import {
+  type SealedOutput,
+  sealedOutputSchema,
+  type TaskExchange,
+  workerKeysSchema,
+} from "./exchange-types.ts";
 
+/** A task, and for a sealed job its exchange: the store, the grant and the wrapped input keys. */
 export type TaskRequest =
-  | { type: "map"; id: number; options: Omit<MapTaskOptions, "onStatus"> }
-  | { type: "reduce"; id: number; options: Omit<ReduceTaskOptions, "onStatus"> };
+  | { type: "map"; id: number; options: Omit<MapTaskOptions, "onStatus">; exchange?: TaskExchange }
+  | {
+      type: "reduce";
+      id: number;
+      options: Omit<ReduceTaskOptions, "onStatus">;
+      exchange?: TaskExchange;
+    };
 
 const counterRecord = z.record(z.string(), z.record(z.string(), z.number()));
 
 export const workerMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("ready") }),
+  z.object({ type: z.literal("ready"), keys: workerKeysSchema }),
   z.object({ type: z.literal("status"), id: z.number(), status: z.string() }),
   z.object({
     type: z.literal("done"),
     id: z.number(),
-    result: z.object({ attemptId: z.string(), counters: counterRecord }).loose(),
+    result: z
+      .object({
+        attemptId: z.string(),
+        counters: counterRecord,
+        sealed: z.array(sealedOutputSchema).optional(),
+      })
+      .loose(),
   }),
   z.object({
     type: z.literal("failed"),
@@ -30,4 +48,4 @@ export const workerMessageSchema = z.discriminatedUnion("type", [
 ]);
 
 export type WorkerMessage = z.infer<typeof workerMessageSchema>;
-export type TaskResult = MapTaskResult | ReduceTaskResult;
+export type TaskResult = (MapTaskResult | ReduceTaskResult) & { sealed?: SealedOutput[] };

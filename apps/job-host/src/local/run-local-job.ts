@@ -11,9 +11,11 @@ import type { ReduceTaskResult } from "@tormr/mapreduce/reduce-task";
 import { planSplits } from "@tormr/mapreduce/splits";
 import { partName, taskId } from "@tormr/mapreduce/task-env";
 import { validateJob } from "@tormr/mapreduce/validate-job";
-import type { TaskRequest } from "./messages.ts";
+import type { WorkerKeys } from "./exchange-types.ts";
+import type { TaskRequest, TaskResult } from "./messages.ts";
+import { type IssuedTask, SealedExchange } from "./sealed-exchange.ts";
 import type { JobProgress, JobResult, LocalJobOptions } from "./types.ts";
-import { AttemptFailed, WorkerPool } from "./worker-pool.ts";
+import { AttemptFailed, type PoolRequest, WorkerPool } from "./worker-pool.ts";
 
 export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): Promise<JobResult> {
   const started = performance.now();
@@ -31,6 +33,18 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
   const staging = join(job.output, "_temporary");
   await mkdir(staging);
   const scratch = await mkdtemp(join(options.scratchDir ?? tmpdir(), `tormr-${job.id}-`));
+  const exchange =
+    options.seal === false ? undefined : await SealedExchange.start(job.id, join(scratch, "store"));
+  /** A part file: renamed into place, or for a sealed job decrypted from its bucket first. */
+  const commitOutput = async (result: TaskResult, plainPath: string, index: number) => {
+    const sealed = result.sealed?.[0];
+    if (exchange && sealed) {
+      const staged = join(staging, `${index}.${partName(index)}`);
+      await exchange.decryptTo(sealed.id, staged);
+      return commitPart(staged, job.output, index);
+    }
+    return commitPart(plainPath, job.output, index);
+  };
   const pool = new WorkerPool(Math.max(1, options.workers ?? availableParallelism()));
   const counters = new Counters();
   let failedAttempts = 0;
@@ -45,19 +59,20 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
   const report = () => options.onProgress?.(structuredClone(progress));
 
   /** Runs one task until an attempt succeeds or its attempts are used up. */
-  const runTask = async <T>(
+  const runTask = async <T extends TaskResult>(
     kind: "maps" | "reduces",
     index: number,
     maxAttempts: number,
-    request: (attempt: number) => Omit<TaskRequest, "id">,
+    attemptOf: (attempt: number) => Attempt,
   ): Promise<T> => {
     const name = taskId(job.id, { type: kind === "maps" ? "m" : "r", index });
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
       let started = false;
+      const { request, settle } = attemptOf(attempt);
       try {
         const result = (await pool.run(
-          request(attempt),
+          request,
           (status) => {
             progress.status = status;
             report();
@@ -68,11 +83,13 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
             report();
           },
         )) as T;
+        await settle?.(result);
         progress[kind].running--;
         progress[kind].done++;
         report();
         return result;
       } catch (error) {
+        await settle?.(undefined);
         if (started) progress[kind].running--;
         if (options.signal?.aborted) {
           throw new MapReduceError("ERR_CANCELLED", `job ${job.id} was cancelled`);
@@ -94,32 +111,72 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
     }
   };
 
+  /**
+   * A sealed attempt: its grant and wrapped keys are made for the worker that takes it. When it
+   * ends, its grant is revoked, and a success commits its outputs (whose keys the master unwraps).
+   */
+  const sealedAttempt = (
+    task: string,
+    attempt: number,
+    base: Omit<TaskRequest, "id">,
+    issue: (keys: WorkerKeys) => Promise<IssuedTask>,
+  ): Attempt => {
+    let issued: IssuedTask | undefined;
+    return {
+      request: async (keys) => {
+        issued = await issue(keys);
+        return { ...base, exchange: issued.exchange };
+      },
+      settle: async (result) => {
+        if (!exchange || !issued) return;
+        await exchange.revoke(issued, result ? "attempt finished" : "attempt failed");
+        if (result) await exchange.commit(task, attempt, result.sealed ?? []);
+      },
+    };
+  };
+
   try {
     report();
+    // Splits are sealed one after another, and each map starts as soon as its split is stored.
+    let sealing = Promise.resolve();
+    const splitStored = splits.map((split) => {
+      if (!exchange) return Promise.resolve();
+      const stored = sealing.then(() => exchange.sealSplit(split));
+      sealing = stored;
+      stored.catch(() => {}); // awaited by its map; a job that failed first need not hear of it
+      return stored;
+    });
     const maps = await Promise.all(
-      splits.map((split) =>
-        runTask<MapTaskResult>("maps", split.index, settings.mapMaxAttempts, (attempt) => {
+      splits.map(async (split) => {
+        await splitStored[split.index];
+        return runTask<MapTaskResult>("maps", split.index, settings.mapMaxAttempts, (attempt) => {
           const taskDir = join(scratch, `m${split.index}.${attempt}`);
-          return {
-            type: "map",
+          const base = {
+            type: "map" as const,
             options: {
               job,
               split,
               attempt,
               taskDir,
               outputDir:
-                reduces === 0 ? join(staging, `m${split.index}.${attempt}`) : join(taskDir, "out"),
+                reduces === 0 && !exchange
+                  ? join(staging, `m${split.index}.${attempt}`)
+                  : join(taskDir, "out"),
             },
           };
-        }),
-      ),
+          if (!exchange) return { request: base };
+          return sealedAttempt(`m${split.index}`, attempt, base, (keys) =>
+            exchange.mapTask(split.index, attempt, reduces, keys),
+          );
+        });
+      }),
     );
     for (const map of maps) counters.merge(map.counters);
 
     const parts: string[] = [];
     if (reduces === 0) {
       for (const [index, map] of maps.entries()) {
-        parts.push(await commitPart((map.outputs[0] as PartitionFile).path, job.output, index));
+        parts.push(await commitOutput(map, (map.outputs[0] as PartitionFile).path, index));
       }
     } else {
       progress.phase = "reduce";
@@ -128,26 +185,35 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
         Array.from({ length: reduces }, (_, partition) =>
           runTask<ReduceTaskResult>("reduces", partition, settings.reduceMaxAttempts, (attempt) => {
             const taskDir = join(scratch, `r${partition}.${attempt}`);
-            return {
-              type: "reduce",
+            const base = {
+              type: "reduce" as const,
               options: {
                 job,
                 partition,
                 attempt,
-                inputs: maps.map((m) => {
-                  const file = m.outputs[partition] as PartitionFile;
-                  return { path: file.path, offset: 0, length: file.bytes };
-                }),
+                // A sealed reduce fetches its inputs from the store instead.
+                inputs: exchange
+                  ? []
+                  : maps.map((m) => {
+                      const file = m.outputs[partition] as PartitionFile;
+                      return { path: file.path, offset: 0, length: file.bytes };
+                    }),
                 taskDir,
-                outputPath: join(staging, `r${partition}.${attempt}.${partName(partition)}`),
+                outputPath: exchange
+                  ? join(taskDir, partName(partition))
+                  : join(staging, `r${partition}.${attempt}.${partName(partition)}`),
               },
             };
+            if (!exchange) return { request: base };
+            return sealedAttempt(`r${partition}`, attempt, base, (keys) =>
+              exchange.reduceTask(partition, attempt, maps.length, keys),
+            );
           }),
         ),
       );
       for (const [partition, reduce] of results.entries()) {
         counters.merge(reduce.counters);
-        parts.push(await commitPart(reduce.outputPath, job.output, partition));
+        parts.push(await commitOutput(reduce, reduce.outputPath, partition));
       }
     }
     await rm(staging, { recursive: true, force: true });
@@ -172,6 +238,7 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
   } finally {
     options.signal?.removeEventListener("abort", cancel);
     await pool.close();
+    await exchange?.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }
@@ -181,4 +248,10 @@ async function commitPart(from: string, output: string, index: number): Promise<
   const to = join(output, partName(index));
   await rename(from, to);
   return to;
+}
+
+/** What one attempt of a task sends, and what the runner does when it ends (`undefined`: it failed). */
+interface Attempt {
+  request: PoolRequest;
+  settle?: (result: TaskResult | undefined) => Promise<void>;
 }

@@ -1,9 +1,12 @@
 // A local worker process: runs the map and reduce attempts its parent sends, one at a time.
+
+import { generateKeyPair } from "@tormr/crypto/keys";
 import { MapReduceError } from "@tormr/mapreduce/errors";
-import { runMapTask } from "@tormr/mapreduce/map-task";
-import { runReduceTask } from "@tormr/mapreduce/reduce-task";
+import { type MapTaskOptions, runMapTask } from "@tormr/mapreduce/map-task";
+import { type ReduceTaskOptions, runReduceTask } from "@tormr/mapreduce/reduce-task";
 import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import type { TaskRequest, TaskResult, WorkerMessage } from "./messages.ts";
+import { runSealedMap, runSealedReduce, type WorkerIdentity } from "./sealed-task.ts";
 
 function send(message: WorkerMessage | { type: "done"; id: number; result: TaskResult }): void {
   // The runner may have let this worker go (a finished or cancelled job): then there is no one to
@@ -22,10 +25,17 @@ function collectGarbage(): void {
 async function run(request: TaskRequest): Promise<void> {
   const onStatus = (status: string) => send({ type: "status", id: request.id, status });
   try {
-    const result =
-      request.type === "map"
-        ? await runMapTask({ ...request.options, onStatus })
-        : await runReduceTask({ ...request.options, onStatus });
+    const options = { ...request.options, onStatus };
+    let result: TaskResult;
+    if (request.type === "map") {
+      result = request.exchange
+        ? await runSealedMap(options as MapTaskOptions, request.exchange, identity)
+        : await runMapTask(options as MapTaskOptions);
+    } else {
+      result = request.exchange
+        ? await runSealedReduce(options as ReduceTaskOptions, request.exchange, identity)
+        : await runReduceTask(options as ReduceTaskOptions);
+    }
     collectGarbage();
     send({ type: "done", id: request.id, result });
   } catch (error) {
@@ -44,6 +54,12 @@ async function run(request: TaskRequest): Promise<void> {
   }
 }
 
+// This worker's keys live and die with the process: the runner only ever sees their public halves.
+const identity: WorkerIdentity = {
+  signing: generateKeyPair("Ed25519"),
+  wrapping: generateKeyPair("X25519"),
+};
+
 if (!process.send) {
   console.error("task-worker: start me with child_process.fork, not by hand");
   process.exit(2);
@@ -51,4 +67,10 @@ if (!process.send) {
 process.on("message", (request: TaskRequest) => void run(request));
 // When the runner goes away, so do its workers.
 process.on("disconnect", () => process.exit(0));
-send({ type: "ready" });
+send({
+  type: "ready",
+  keys: {
+    signing: identity.signing.publicKey.toString("base64url"),
+    wrapping: identity.wrapping.publicKey.toString("base64url"),
+  },
+});

@@ -24,6 +24,11 @@ export interface LocalJobOptions {
   onProgress?: (progress: JobProgress) => void;
   /** Where intermediate files go; defaults to the OS temp folder. Removed when the job ends. */
   scratchDir?: string;
+  /**
+   * Move splits, partitions and outputs through a bucket store, sealed, under a grant per attempt
+   * (the default). `false` passes plain files between workers: for measurement only.
+   */
+  seal?: boolean;
   /** Aborting stops the job: workers are killed and the output folder is removed. */
   signal?: AbortSignal;
 }

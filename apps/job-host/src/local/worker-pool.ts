@@ -3,6 +3,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import type { WorkerKeys } from "./exchange-types.ts";
 import { type TaskRequest, type TaskResult, workerMessageSchema } from "./messages.ts";
 
 export interface AttemptError {
@@ -32,6 +33,8 @@ class LocalWorker {
   readonly child: ChildProcess;
   running: (Running & { id: number }) | undefined;
   readonly ready: Promise<unknown>;
+  /** The public keys the worker announced when it started. */
+  keys: WorkerKeys | undefined;
 
   constructor(
     entry: string,
@@ -65,10 +68,14 @@ class LocalWorker {
 
   private receive(raw: unknown): void {
     const parsed = workerMessageSchema.safeParse(raw);
-    const running = this.running;
-    if (!parsed.success || !running) return;
+    if (!parsed.success) return;
     const message = parsed.data;
-    if (message.type === "ready" || message.id !== running.id) return;
+    if (message.type === "ready") {
+      this.keys = message.keys;
+      return;
+    }
+    const running = this.running;
+    if (!running || message.id !== running.id) return;
     if (message.type === "status") {
       running.onStatus(message.status);
       return;
@@ -80,6 +87,11 @@ class LocalWorker {
 }
 
 const MAX_START_FAILURES = 3;
+
+/** A task to send, or a function that makes it for the worker that takes it, from its public keys. */
+export type PoolRequest =
+  | Omit<TaskRequest, "id">
+  | ((worker: WorkerKeys) => Promise<Omit<TaskRequest, "id">>);
 
 /** Kills a worker with the mapper or reducer it runs: each worker leads its own process group. */
 function killGroup(child: ChildProcess): void {
@@ -161,16 +173,20 @@ export class WorkerPool {
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  /** Runs one attempt on the next free worker; rejects with AttemptFailed. */
+  /**
+   * Runs one attempt on the next free worker; rejects with AttemptFailed. The request may be built
+   * for the worker that got it, from its public keys (a sealed task's grant and wrapped keys).
+   */
   async run(
-    request: Omit<TaskRequest, "id">,
+    request: PoolRequest,
     onStatus: (status: string) => void,
     onStart?: () => void,
   ): Promise<TaskResult> {
     const worker = await this.acquire();
-    onStart?.();
     const id = this.nextId++;
     try {
+      if (typeof request === "function") request = await request(worker.keys as WorkerKeys);
+      onStart?.();
       return await new Promise<TaskResult>((resolve, reject) => {
         worker.running = { id, resolve, reject, onStatus };
         worker.child.send({ ...request, id } as TaskRequest, (error) => {

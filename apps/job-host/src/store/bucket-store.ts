@@ -145,16 +145,17 @@ export class BucketStore {
     bucketId: string,
     body: AsyncIterable<Uint8Array>,
     maxBytes: number,
-    writer: Writer & { records: number },
+    writer: Writer & { records: number | (() => number) },
   ): Promise<BucketInfo> {
     const written = await this.files.write(bucketId, body, maxBytes);
+    const records = typeof writer.records === "number" ? writer.records : writer.records();
     try {
       await this.options.db.bucket.create({
         data: {
           id: bucketId,
           job: jobOf(bucketId),
           size: BigInt(written.size),
-          records: writer.records,
+          records,
           digest: written.digest,
           writer: writer.pseudonym,
           task: writer.task,
@@ -165,7 +166,7 @@ export class BucketStore {
       await this.files.remove(bucketId);
       throw error;
     }
-    return { id: bucketId, size: written.size, records: writer.records, digest: written.digest };
+    return { id: bucketId, size: written.size, records, digest: written.digest };
   }
 
   async info(bucketId: string): Promise<BucketInfo | undefined> {

@@ -1,0 +1,41 @@
+// What the master hands a worker with a sealed task (store, grant, wrapped keys), and what the worker hands back.
+import { z } from "zod";
+
+/** One bucket a task reads: its id and its key, wrapped to the worker's X25519 key (base64url). */
+export const bucketInputSchema = z.object({ id: z.string(), key: z.string() });
+export type BucketInput = z.infer<typeof bucketInputSchema>;
+
+export interface TaskExchange {
+  /** The bucket store's base URL. */
+  storeUrl: string;
+  /** The attempt's grant (an EdDSA JWT bound to the worker's pseudonym). */
+  grant: string;
+  /** Map: one bucket per segment of the split. Reduce: partition r of each committed map output. */
+  inputs: BucketInput[];
+  /** Where the outputs go: the id of each partition (map) or of the part (reduce and map-only). */
+  outputIds: string[];
+  /** The job host's X25519 public key (base64url): output keys are wrapped to it. */
+  hostWrappingKey: string;
+}
+
+/** An output the worker sealed and stored. */
+export const sealedOutputSchema = z.object({
+  id: z.string(),
+  /** The bucket key, wrapped to the job host (base64url). */
+  key: z.string(),
+  /** Plaintext records and bytes. */
+  records: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  /** SHA-256 of the stored (sealed) bytes, as the store computed it. */
+  digest: z.string(),
+});
+export type SealedOutput = z.infer<typeof sealedOutputSchema>;
+
+/** The public half of a worker's keys, sent when it starts. Its private keys never leave it. */
+export const workerKeysSchema = z.object({
+  /** Ed25519 public key (base64url); its thumbprint is the worker's pseudonym. */
+  signing: z.string(),
+  /** X25519 public key (base64url) that bucket keys are wrapped to. */
+  wrapping: z.string(),
+});
+export type WorkerKeys = z.infer<typeof workerKeysSchema>;

@@ -1,0 +1,245 @@
+// The master's side of a sealed job: it seals the splits into the store, issues a grant and wrapped keys
+// per attempt, commits the winners, revokes finished grants, and decrypts the output on its own side.
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  mapOnlyOutputId,
+  mapOutputId,
+  mapOutputPrefix,
+  reduceOutputId,
+  reduceOutputPrefix,
+  splitBucketId,
+} from "@tormr/crypto/bucket-id";
+import { newBucketKey, open, seal } from "@tormr/crypto/bucket-seal";
+import { type GrantClaims, issueGrant } from "@tormr/crypto/grant";
+import {
+  unwrapKey,
+  wrapKey,
+  wrappedKeyFromString,
+  wrappedKeyToString,
+} from "@tormr/crypto/key-wrap";
+import { generateKeyPair, pseudonymOf, type RawKeyPair } from "@tormr/crypto/keys";
+import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
+import { countLines } from "@tormr/mapreduce/byte-string";
+import { readSegment } from "@tormr/mapreduce/input-reader";
+import type { Split } from "@tormr/mapreduce/splits";
+import { BucketStore } from "../store/bucket-store.ts";
+import { createStoreServer } from "../store/http-server.ts";
+import type { SealedOutput, TaskExchange, WorkerKeys } from "./exchange-types.ts";
+
+/** How long a grant lives. A task attempt must finish its uploads within it. */
+const GRANT_TTL_SECONDS = 3600;
+/** What one attempt may upload in all: a bound on a runaway task, not a quota. */
+const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
+
+/** An attempt's grant, remembered so that it can be revoked when the attempt ends. */
+export interface IssuedTask {
+  exchange: TaskExchange;
+  claims: Pick<GrantClaims, "jti" | "job" | "exp">;
+}
+
+export class SealedExchange {
+  /** The key of every committed or split bucket, held by the job host alone. */
+  private readonly keys = new Map<string, Buffer>();
+  private readonly splitIds = new Map<number, string[]>();
+  /** The id of partition p of each committed map: `mapOutputs[map][p]`. */
+  private readonly mapOutputs = new Map<number, string[]>();
+
+  private constructor(
+    private readonly jobId: string,
+    private readonly store: BucketStore,
+    private readonly db: JobHostDb,
+    private readonly server: Server,
+    private readonly signer: RawKeyPair,
+    private readonly wrapping: RawKeyPair,
+    readonly storeUrl: string,
+  ) {}
+
+  /** Opens a store under `folder` (its database and buckets) and serves it on loopback. */
+  static async start(jobId: string, folder: string): Promise<SealedExchange> {
+    const db = await openJobHostDb(join(folder, "job-host.db"));
+    const signer = generateKeyPair("Ed25519");
+    const store = await BucketStore.open({
+      root: join(folder, "buckets"),
+      db,
+      hostKey: signer,
+      issuer: `local-${pseudonymOf(signer.publicKey).slice(0, 16)}`,
+    });
+    const server = createStoreServer(store);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return new SealedExchange(
+      jobId,
+      store,
+      db,
+      server,
+      signer,
+      generateKeyPair("X25519"),
+      `http://127.0.0.1:${port}`,
+    );
+  }
+
+  private get issuer(): string {
+    return `local-${pseudonymOf(this.signer.publicKey).slice(0, 16)}`;
+  }
+
+  /** Seals each segment of `split` (whole lines, as a mapper reads them) under a fresh key. */
+  async sealSplit(split: Split): Promise<void> {
+    const ids: string[] = [];
+    for (const [index, segment] of split.segments.entries()) {
+      const id = splitBucketId(this.jobId, split.index, index);
+      const key = newBucketKey();
+      let records = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          records += countLines(chunk);
+          done(null, chunk);
+        },
+      });
+      const sealed = Readable.from(readSegment(segment), { objectMode: false })
+        .pipe(counter)
+        .pipe(seal(key, id));
+      await this.store.put(id, sealed, Number.MAX_SAFE_INTEGER, {
+        pseudonym: this.issuer,
+        task: `m${split.index}`,
+        attempt: 0,
+        // Read once the bytes are all in: the count is only known then.
+        records: () => records,
+      });
+      this.keys.set(id, key);
+      ids.push(id);
+    }
+    this.splitIds.set(split.index, ids);
+  }
+
+  private async issue(
+    worker: WorkerKeys,
+    task: string,
+    attempt: number,
+    scope: Pick<GrantClaims, "read" | "write">,
+    inputs: string[],
+    outputIds: string[],
+  ): Promise<IssuedTask> {
+    const jti = randomBytes(16).toString("base64url");
+    const now = Math.floor(Date.now() / 1000);
+    const grant = await issueGrant(
+      this.signer,
+      {
+        iss: this.issuer,
+        aud: pseudonymOf(Buffer.from(worker.signing, "base64url")),
+        job: this.jobId,
+        task,
+        attempt,
+        ...scope,
+        maxBytes: DEFAULT_MAX_BYTES,
+        jti,
+      },
+      { ttlSeconds: GRANT_TTL_SECONDS, now },
+    );
+    const recipient = Buffer.from(worker.wrapping, "base64url");
+    return {
+      exchange: {
+        storeUrl: this.storeUrl,
+        grant,
+        inputs: inputs.map((id) => ({
+          id,
+          key: wrappedKeyToString(wrapKey(this.keyOf(id), id, recipient)),
+        })),
+        outputIds,
+        hostWrappingKey: this.wrapping.publicKey.toString("base64url"),
+      },
+      claims: { jti, job: this.jobId, exp: now + GRANT_TTL_SECONDS },
+    };
+  }
+
+  private keyOf(id: string): Buffer {
+    const key = this.keys.get(id);
+    if (!key) throw new Error(`no key held for bucket ${id}`);
+    return key;
+  }
+
+  /** A map attempt may read exactly its split's buckets, and write only under its own attempt. */
+  mapTask(map: number, attempt: number, partitions: number, worker: WorkerKeys) {
+    const inputs = this.splitIds.get(map) ?? [];
+    const outputIds =
+      partitions === 0
+        ? [mapOnlyOutputId(this.jobId, map, attempt)]
+        : Array.from({ length: partitions }, (_, p) => mapOutputId(this.jobId, map, attempt, p));
+    return this.issue(
+      worker,
+      `m${map}`,
+      attempt,
+      {
+        read: inputs.map((id) => ({ kind: "bucket" as const, id })),
+        write: [mapOutputPrefix(this.jobId, map, attempt)],
+      },
+      inputs,
+      outputIds,
+    );
+  }
+
+  /** A reduce attempt may read partition r of every committed map output, and write its own part. */
+  reduceTask(partition: number, attempt: number, maps: number, worker: WorkerKeys) {
+    const inputs = Array.from({ length: maps }, (_, map) => {
+      const id = this.mapOutputs.get(map)?.[partition];
+      if (!id) throw new Error(`map ${map} has no committed output`);
+      return id;
+    });
+    return this.issue(
+      worker,
+      `r${partition}`,
+      attempt,
+      {
+        read: [{ kind: "map-partition", job: this.jobId, partition }],
+        write: [reduceOutputPrefix(this.jobId, partition, attempt)],
+      },
+      inputs,
+      [reduceOutputId(this.jobId, partition, attempt)],
+    );
+  }
+
+  /**
+   * Records that `attempt` won `task`, and takes its output keys. An attempt that lost (a later
+   * commit of the same task) is told so, and its outputs are ignored.
+   */
+  async commit(task: string, attempt: number, outputs: SealedOutput[]): Promise<boolean> {
+    const winner = await this.store.commit(this.jobId, task, attempt);
+    if (winner !== attempt) return false;
+    for (const output of outputs) {
+      const key = unwrapKey(wrappedKeyFromString(output.key), output.id, this.wrapping);
+      this.keys.set(output.id, key);
+    }
+    if (task.startsWith("m")) {
+      this.mapOutputs.set(
+        Number(task.slice(1)),
+        outputs.map((o) => o.id),
+      );
+    }
+    return true;
+  }
+
+  /** Ends an attempt's grant (finished, failed or cancelled): nothing more can be done with it. */
+  async revoke(issued: IssuedTask, reason: string): Promise<void> {
+    await this.store.revoke(issued.claims, reason);
+  }
+
+  /** Opens a committed output bucket on the job host's side into `path`. */
+  async decryptTo(id: string, path: string): Promise<void> {
+    await pipeline(
+      this.store.readOwn(id),
+      open(this.keyOf(id), id),
+      createWriteStream(path, { mode: 0o644 }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+    await this.db.$disconnect();
+  }
+}

@@ -1,0 +1,130 @@
+// A worker's side of a sealed task: fetch and open its input buckets, run the engine, seal and store its outputs.
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { newBucketKey, open, seal, sealedLength } from "@tormr/crypto/bucket-seal";
+import {
+  unwrapKey,
+  wrapKey,
+  wrappedKeyFromString,
+  wrappedKeyToString,
+} from "@tormr/crypto/key-wrap";
+import type { RawKeyPair } from "@tormr/crypto/keys";
+import type { PartitionFile } from "@tormr/mapreduce/collector";
+import { type MapTaskOptions, type MapTaskResult, runMapTask } from "@tormr/mapreduce/map-task";
+import {
+  type ReduceTaskOptions,
+  type ReduceTaskResult,
+  runReduceTask,
+} from "@tormr/mapreduce/reduce-task";
+import type { RunSegment } from "@tormr/mapreduce/run-reader";
+import { StoreClient } from "@tormr/protocol/store-client";
+import type { BucketInput, SealedOutput, TaskExchange } from "./exchange-types.ts";
+
+/** The worker's own keys: Ed25519 signs its store requests, X25519 unwraps the keys it is given. */
+export interface WorkerIdentity {
+  signing: RawKeyPair;
+  wrapping: RawKeyPair;
+}
+
+/** Partitions fetched at once by a reduce: enough to hide a circuit's latency, few enough to be fair. */
+const PARALLEL_DOWNLOADS = 4;
+
+function clientFor(exchange: TaskExchange, identity: WorkerIdentity): StoreClient {
+  return new StoreClient({ baseUrl: exchange.storeUrl, identity: identity.signing });
+}
+
+/** A bucket's plaintext, opened as it downloads; a tampered bucket fails the stream. */
+function openedDownload(
+  client: StoreClient,
+  exchange: TaskExchange,
+  input: BucketInput,
+  identity: WorkerIdentity,
+): Readable {
+  const key = unwrapKey(wrappedKeyFromString(input.key), input.id, identity.wrapping);
+  const opened = open(key, input.id);
+  pipeline(client.download(exchange.grant, input.id), opened).catch((error) =>
+    opened.destroy(error),
+  );
+  return opened;
+}
+
+/** Seals a local file under a fresh key into bucket `id`, and wraps the key to the job host. */
+async function sealAndStore(
+  client: StoreClient,
+  exchange: TaskExchange,
+  id: string,
+  file: Pick<PartitionFile, "path" | "records" | "bytes">,
+): Promise<SealedOutput> {
+  const key = newBucketKey();
+  const sealed = createReadStream(file.path, { highWaterMark: 256 * 1024 }).pipe(seal(key, id));
+  const info = await client.put(exchange.grant, id, sealed, {
+    records: file.records,
+    length: sealedLength(file.bytes, undefined, id),
+  });
+  await rm(file.path, { force: true });
+  const host = Buffer.from(exchange.hostWrappingKey, "base64url");
+  return {
+    id,
+    key: wrappedKeyToString(wrapKey(key, id, host)),
+    records: file.records,
+    bytes: file.bytes,
+    digest: info.digest,
+  };
+}
+
+export async function runSealedMap(
+  options: MapTaskOptions,
+  exchange: TaskExchange,
+  identity: WorkerIdentity,
+): Promise<MapTaskResult & { sealed: SealedOutput[] }> {
+  const client = clientFor(exchange, identity);
+  const result = await runMapTask({
+    ...options,
+    openSegment: (_segment, index) => {
+      const input = exchange.inputs[index];
+      if (!input) throw new Error(`the grant has no bucket for segment ${index}`);
+      return openedDownload(client, exchange, input, identity);
+    },
+  });
+  const sealed: SealedOutput[] = [];
+  for (const [i, output] of result.outputs.entries()) {
+    const id = exchange.outputIds[i];
+    if (!id) throw new Error(`the grant has no output bucket for partition ${i}`);
+    sealed.push(await sealAndStore(client, exchange, id, output));
+  }
+  return { ...result, sealed };
+}
+
+export async function runSealedReduce(
+  options: ReduceTaskOptions,
+  exchange: TaskExchange,
+  identity: WorkerIdentity,
+): Promise<ReduceTaskResult & { sealed: SealedOutput[] }> {
+  const client = clientFor(exchange, identity);
+  // The merge reads its runs by byte range, so each opened partition lands in the task's folder first.
+  await mkdir(options.taskDir, { recursive: true });
+  const segments: RunSegment[] = new Array(exchange.inputs.length);
+  let next = 0;
+  const fetchSome = async () => {
+    for (let i = next++; i < exchange.inputs.length; i = next++) {
+      const path = join(options.taskDir, `in-${i}`);
+      const input = exchange.inputs[i] as BucketInput;
+      await pipeline(openedDownload(client, exchange, input, identity), createWriteStream(path));
+      segments[i] = { path, offset: 0, length: (await stat(path)).size };
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_DOWNLOADS }, fetchSome));
+  const result = await runReduceTask({ ...options, inputs: segments });
+  await Promise.all(segments.map(({ path }) => rm(path, { force: true })));
+  const id = exchange.outputIds[0];
+  if (!id) throw new Error("the grant has no output bucket");
+  const output = await sealAndStore(client, exchange, id, {
+    path: result.outputPath,
+    records: result.records,
+    bytes: result.bytes,
+  });
+  return { ...result, sealed: [output] };
+}
