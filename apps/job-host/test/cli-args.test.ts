@@ -49,8 +49,14 @@ describe("parseStreamingArgs: flags", () => {
       cmdenv: {},
       conf: {},
       workers: undefined,
+      seal: true,
       warnings: [],
     });
+  });
+
+  it("reads --no-seal as a switch that takes no value", () => {
+    expect(streaming("--no-seal").seal).toBe(false);
+    expect(streaming().seal).toBe(true);
   });
 
   it("does not read -input as -i nput", () => {
@@ -438,6 +444,7 @@ describe("parseRunArgs", () => {
       numReduceTasks: 3,
       conf: { x: "y" },
       workers: 2,
+      seal: true,
       warnings: [],
     });
   });

@@ -273,6 +273,7 @@ function parsedJob() {
     cmdenv: {},
     conf: {},
     workers: undefined,
+    seal: true,
     warnings: [],
   };
 }

@@ -5,7 +5,7 @@ export interface FlagDef {
   readonly name: string;
   /** How help and error messages spell it. */
   readonly spelling: string;
-  /** Placeholder for its value in help and messages. */
+  /** Placeholder for its value in help and messages; "" for a switch that takes none. */
   readonly value: string;
   readonly required: boolean;
   readonly repeatable: boolean;
@@ -58,6 +58,13 @@ const workers = flag(
   "Number of separate local worker processes (default: the number of cores).",
 );
 
+const noSeal = flag(
+  "--no-seal",
+  "",
+  "Pass splits, partitions and outputs between workers as plain files, without the sealed bucket " +
+    "store and its grants. For measuring what sealing costs; never for real data.",
+);
+
 export const STREAMING_FLAGS: readonly FlagDef[] = [
   input,
   output,
@@ -85,9 +92,10 @@ export const STREAMING_FLAGS: readonly FlagDef[] = [
   }),
   conf,
   workers,
+  noSeal,
 ];
 
-export const RUN_FLAGS: readonly FlagDef[] = [input, output, numReduceTasks, conf, workers];
+export const RUN_FLAGS: readonly FlagDef[] = [input, output, numReduceTasks, conf, workers, noSeal];
 
 export const HELP_TOKENS: ReadonlySet<string> = new Set(["--help", "-help", "-h"]);
 

@@ -23,6 +23,8 @@ export interface CommonJobArgs {
   conf: Record<string, string>;
   /** Undefined means "one per core". */
   workers: number | undefined;
+  /** False with --no-seal. */
+  seal: boolean;
   /** Things that were accepted but ignored, to print before the job starts. */
   warnings: string[];
 }
@@ -101,6 +103,7 @@ function commonArgs(scanned: ScannedArgs): CommonJobArgs {
     conf: Object.fromEntries(conf),
     workers:
       rawWorkers === undefined ? undefined : wholeNumber("--workers", rawWorkers, 1, MAX_WORKERS),
+    seal: !scanned.values.has("no-seal"),
     warnings: [],
   };
 }

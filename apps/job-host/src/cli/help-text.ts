@@ -28,7 +28,7 @@ function flagNotes(def: FlagDef): string {
 /** Two columns: the flag with its value, then its wrapped description. */
 export function formatFlags(flags: readonly FlagDef[]): string[] {
   const rows = flags.map((def) => ({
-    term: `${def.spelling} ${def.value}`,
+    term: def.value ? `${def.spelling} ${def.value}` : def.spelling,
     text: def.help + flagNotes(def),
   }));
   rows.push({ term: "--help, -help, -h", text: "Show this help." });

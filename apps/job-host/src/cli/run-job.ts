@@ -37,6 +37,7 @@ export async function runJob(
   for (const warning of args.warnings) stderr.write(`tormr: warning: ${warning}\n`);
   const workers = args.workers ?? os.availableParallelism();
   stderr.write(`Running job ${spec.id} with ${workers} worker${workers === 1 ? "" : "s"}\n`);
+  if (!args.seal) stderr.write("tormr: warning: --no-seal: data moves between workers unsealed\n");
 
   const progress = createProgressReporter(stderr);
   const watch = (options.watchInterrupts ?? watchInterrupts)();
@@ -44,6 +45,7 @@ export async function runJob(
   try {
     const job = options.runLocalJob(spec, {
       workers,
+      seal: args.seal,
       onProgress: (p) => progress.update(p),
       signal: controller.signal,
     });

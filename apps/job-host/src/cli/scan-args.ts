@@ -99,7 +99,9 @@ export function scanArgs(
     const def = findFlag(flags, split.name);
     if (def === undefined) throw unknownFlag(split, flags, command);
     let value = split.inline;
-    if (value === undefined) {
+    if (value === undefined && def.value === "") {
+      value = "true"; // a switch: it takes no value
+    } else if (value === undefined) {
       const next = argv[i + 1];
       if (next === undefined || looksLikeFlag(next, flags)) {
         const before = next === undefined ? "" : ` before ${next}`;

@@ -101,9 +101,11 @@ export class SealedExchange {
           done(null, chunk);
         },
       });
-      const sealed = Readable.from(readSegment(segment), { objectMode: false })
-        .pipe(counter)
-        .pipe(seal(key, id));
+      const sealed = seal(key, id);
+      // pipeline, not pipe: a failed read must fail the store's write, not stall it.
+      pipeline(Readable.from(readSegment(segment), { objectMode: false }), counter, sealed).catch(
+        (error: unknown) => sealed.destroy(error as Error),
+      );
       await this.store.put(id, sealed, Number.MAX_SAFE_INTEGER, {
         pseudonym: this.issuer,
         task: `m${split.index}`,

@@ -59,7 +59,10 @@ async function sealAndStore(
   file: Pick<PartitionFile, "path" | "records" | "bytes">,
 ): Promise<SealedOutput> {
   const key = newBucketKey();
-  const sealed = createReadStream(file.path, { highWaterMark: 256 * 1024 }).pipe(seal(key, id));
+  const sealed = seal(key, id);
+  pipeline(createReadStream(file.path, { highWaterMark: 256 * 1024 }), sealed).catch(
+    (error: unknown) => sealed.destroy(error as Error),
+  );
   const info = await client.put(exchange.grant, id, sealed, {
     records: file.records,
     length: sealedLength(file.bytes, undefined, id),

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { CryptoError, GrantError } from "@tormr/crypto/errors";
+import { isUniqueViolation } from "@tormr/db/job-host";
 import {
   BUCKETS_PATH,
   type BucketInfo,
@@ -136,10 +137,6 @@ function sendError(res: ServerResponse, error: unknown, log: (message: string) =
     return;
   }
   sendJson(res, status, body);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "P2002";
 }
 
 function single(value: string | string[] | undefined): string | undefined {
