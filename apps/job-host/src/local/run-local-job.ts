@@ -34,7 +34,9 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
   await mkdir(staging);
   const scratch = await mkdtemp(join(options.scratchDir ?? tmpdir(), `tormr-${job.id}-`));
   const exchange =
-    options.seal === false ? undefined : await SealedExchange.start(job.id, join(scratch, "store"));
+    options.seal === false
+      ? undefined
+      : await SealedExchange.start(job.id, options.storeDir ?? join(scratch, "store"));
   /** A part file: renamed into place, or for a sealed job decrypted from its bucket first. */
   const commitOutput = async (result: TaskResult, plainPath: string, index: number) => {
     const sealed = result.sealed?.[0];

@@ -29,6 +29,11 @@ export interface LocalJobOptions {
    * (the default). `false` passes plain files between workers: for measurement only.
    */
   seal?: boolean;
+  /**
+   * Where the bucket store keeps its sealed buckets and database. Default: inside the scratch
+   * folder, removed with it. A folder given here is kept, e.g. to inspect what was stored.
+   */
+  storeDir?: string;
   /** Aborting stops the job: workers are killed and the output folder is removed. */
   signal?: AbortSignal;
 }
