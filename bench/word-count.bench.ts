@@ -1,5 +1,5 @@
-// Word count through TorMR (JS job and Hadoop Streaming) against single-machine baselines, on one corpus.
-// Usage: npm run bench [-- --quick | --mb <n>] [--keep]
+// Word count through TorMR (JS job and Hadoop Streaming, sealed and not) against single-machine baselines, then sealing throughput.
+// Usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto]
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +11,7 @@ import { z } from "zod";
 import { type Measurement, measure } from "./_measure.ts";
 import { compareWordCounts, readWordCounts, type WordCounts } from "./_word-counts.ts";
 import { ensureCorpus, MiB } from "./corpus.ts";
+import { sealThroughputBench } from "./seal-throughput.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const EXAMPLE = join(REPO, "examples/wordcount");
@@ -22,6 +23,7 @@ const optionsSchema = z.object({
   quick: z.boolean().default(false),
   mb: z.coerce.number().int().positive().optional(),
   keep: z.boolean().default(false),
+  "skip-crypto": z.boolean().default(false),
   help: z.boolean().default(false),
 });
 
@@ -57,6 +59,13 @@ function tormr(before: string, after: string): Run["args"] {
 
 const BASELINE_A = "baseline a: node, one process";
 const BASELINE_B = "baseline b: shell pipeline";
+const JS_PLAIN = "TorMR JS job, 2 workers, --no-seal";
+const STREAMING_PLAIN = "TorMR streaming, 2 workers, --no-seal";
+const STREAMING_ARGS =
+  "-mapper mapper.py -reducer reducer.py -file examples/wordcount/mapper.py " +
+  "-file examples/wordcount/reducer.py -numReduceTasks 2 --workers 2";
+/** Sealing may add at most 10% to a job's time: the sealed run keeps 1/1.1 of the plain one's speed. */
+const SEALING_TARGET = 1 / 1.1;
 const RUNS: Run[] = [
   {
     name: BASELINE_A,
@@ -65,11 +74,19 @@ const RUNS: Run[] = [
     cwd: REPO,
   },
   {
-    name: "TorMR JS job, 2 workers",
+    name: JS_PLAIN,
+    command: process.execPath,
+    args: tormr("run examples/wordcount/wordcount.mjs", "-numReduceTasks 2 --workers 2 --no-seal"),
+    cwd: REPO,
+    baseline: { name: BASELINE_A, target: 1.3 },
+    needsCli: true,
+  },
+  {
+    name: "TorMR JS job, 2 workers, sealed",
     command: process.execPath,
     args: tormr("run examples/wordcount/wordcount.mjs", "-numReduceTasks 2 --workers 2"),
     cwd: REPO,
-    baseline: { name: BASELINE_A, target: 1.3 },
+    baseline: { name: JS_PLAIN, target: SEALING_TARGET },
     needsCli: true,
   },
   {
@@ -85,15 +102,19 @@ const RUNS: Run[] = [
     cwd: EXAMPLE,
   },
   {
-    name: "TorMR streaming, 2 workers",
+    name: STREAMING_PLAIN,
     command: process.execPath,
-    args: tormr(
-      "streaming",
-      "-mapper mapper.py -reducer reducer.py -file examples/wordcount/mapper.py " +
-        "-file examples/wordcount/reducer.py -numReduceTasks 2 --workers 2",
-    ),
+    args: tormr("streaming", `${STREAMING_ARGS} --no-seal`),
     cwd: REPO,
     baseline: { name: BASELINE_B, target: 1.2 },
+    needsCli: true,
+  },
+  {
+    name: "TorMR streaming, 2 workers, sealed",
+    command: process.execPath,
+    args: tormr("streaming", STREAMING_ARGS),
+    cwd: REPO,
+    baseline: { name: STREAMING_PLAIN, target: SEALING_TARGET },
     needsCli: true,
   },
 ];
@@ -101,7 +122,7 @@ const RUNS: Run[] = [
 type Result = { run: Run; measured?: Measurement; skipped?: string; check?: string; mbps?: number };
 
 function row(cells: string[]): string {
-  const widths = [30, 8, 7, 8, 7, 34, 0];
+  const widths = [38, 8, 7, 8, 8, 34, 0];
   return cells
     .map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
     .join("  ");
@@ -127,7 +148,7 @@ function printTable(results: Result[]): void {
         measured.seconds.toFixed(1),
         mbps.toFixed(1),
         ratio === undefined ? "-" : `${ratio.toFixed(2)}x`,
-        run.baseline ? `>=${run.baseline.target}x` : "-",
+        run.baseline ? `>=${run.baseline.target.toFixed(2)}x` : "-",
         rss,
         check ?? "",
       ]),
@@ -135,10 +156,11 @@ function printTable(results: Result[]): void {
   }
 }
 
-const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep]
-  --quick   24 MB of input
-  --mb <n>  n MB of input (default: every man and doc page)
-  --keep    keep the outputs and logs`;
+const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto]
+  --quick        24 MB of input
+  --mb <n>       n MB of input (default: every man and doc page)
+  --keep         keep the outputs and logs
+  --skip-crypto  skip the sealing throughput table`;
 
 function readOptions(): z.infer<typeof optionsSchema> | undefined {
   try {
@@ -147,6 +169,7 @@ function readOptions(): z.infer<typeof optionsSchema> | undefined {
         quick: { type: "boolean" },
         mb: { type: "string" },
         keep: { type: "boolean" },
+        "skip-crypto": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -228,12 +251,17 @@ async function main(): Promise<void> {
   console.log("");
   printTable(results);
   console.log(
-    `\nMB/s counts 10^6 bytes. Speedup: the JS job over baseline a, the streaming job over baseline b; ` +
+    `\nMB/s counts 10^6 bytes. Speedup: each unsealed job over its baseline, each sealed job over ` +
+      `the same job unsealed (target ${SEALING_TARGET.toFixed(2)}x: sealing adds at most 10%); ` +
       `no process should pass ${RSS_LIMIT / MiB} MiB.`,
   );
   if (mismatches.length > 0) console.log(`\n${mismatches.join("\n")}`);
   if (options.keep) console.log(`outputs and logs kept in ${work}`);
   else await rm(work, { recursive: true, force: true });
+  if (!options["skip-crypto"]) {
+    console.log("\nSealing throughput, 64 KiB chunks:");
+    await sealThroughputBench();
+  }
 }
 
 await main();
