@@ -71,7 +71,7 @@ export class StoreClient {
   async put(
     grant: string,
     id: string,
-    body: AsyncIterable<Uint8Array>,
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options: { records: number; length?: number },
   ): Promise<BucketInfo> {
     const path = bucketPath(id);
