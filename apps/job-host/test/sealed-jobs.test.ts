@@ -1,6 +1,6 @@
 // Jobs through the sealed bucket store: nothing readable is stored, output is the same, and tampering is caught.
 import { randomBytes } from "node:crypto";
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { splitBucketId } from "@tormr/crypto/bucket-id";
 import { newBucketKey, open, seal } from "@tormr/crypto/bucket-seal";
@@ -86,6 +86,22 @@ describe("a sealed job", () => {
       .map((t) => (t.endsWith("\n") ? t : `${t}\n`))
       .join("");
     expect(out.toString("latin1")).toBe(input);
+  });
+});
+
+describe("a store that cannot open", () => {
+  it("fails the job with a message naming the path, and leaves no output folder", async () => {
+    const w = workspace(1, 5_000, 3);
+    try {
+      const blocker = join(w.dir, "not-a-folder");
+      writeFileSync(blocker, "");
+      await expect(run(wordCount(w), { storeDir: join(blocker, "store") })).rejects.toThrow(
+        blocker,
+      );
+      expect(existsSync(w.output)).toBe(false);
+    } finally {
+      w.cleanup();
+    }
   });
 });
 

@@ -77,6 +77,10 @@ async function main(): Promise<void> {
     `${spec.id}: word count of ${(corpus.bytes / MiB).toFixed(1)} MB (${corpus.source === "docs" ? "man and doc pages" : "generated text"}) ` +
       `with mapper.py, combiner and reducer reducer.py, ${options.workers} workers, 2 reducers`,
   );
+  console.log(
+    "every split, map partition and part file moves sealed through the bucket store, " +
+      "each task attempt under its own grant",
+  );
   const progress = plainProgress((line) => console.log(`  ${line}`));
   const result = await runLocalJob(spec, { workers: options.workers, onProgress: progress.update });
   progress.stop();

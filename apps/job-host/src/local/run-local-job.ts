@@ -36,7 +36,14 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
   const exchange =
     options.seal === false
       ? undefined
-      : await SealedExchange.start(job.id, options.storeDir ?? join(scratch, "store"));
+      : await SealedExchange.start(job.id, options.storeDir ?? join(scratch, "store")).catch(
+          async (error: unknown) => {
+            // A store that cannot open (a bad storeDir, a corrupt database) leaves nothing behind.
+            await rm(job.output, { recursive: true, force: true });
+            await rm(scratch, { recursive: true, force: true });
+            throw error;
+          },
+        );
   /** A part file: renamed into place, or for a sealed job decrypted from its bucket first. */
   const commitOutput = async (result: TaskResult, plainPath: string, index: number) => {
     const sealed = result.sealed?.[0];

@@ -50,42 +50,37 @@ export class SealedExchange {
   /** The id of partition p of each committed map: `mapOutputs[map][p]`. */
   private readonly mapOutputs = new Map<number, string[]>();
 
+  /** The job host's X25519 key: workers wrap their output keys to it. */
+  private readonly wrapping = generateKeyPair("X25519");
+
   private constructor(
     private readonly jobId: string,
     private readonly store: BucketStore,
     private readonly db: JobHostDb,
     private readonly server: Server,
+    /** The grant-signing key and the `iss` of its grants. */
     private readonly signer: RawKeyPair,
-    private readonly wrapping: RawKeyPair,
+    private readonly issuer: string,
     readonly storeUrl: string,
   ) {}
 
   /** Opens a store under `folder` (its database and buckets) and serves it on loopback. */
   static async start(jobId: string, folder: string): Promise<SealedExchange> {
     const db = await openJobHostDb(join(folder, "job-host.db"));
-    const signer = generateKeyPair("Ed25519");
-    const store = await BucketStore.open({
-      root: join(folder, "buckets"),
-      db,
-      hostKey: signer,
-      issuer: `local-${pseudonymOf(signer.publicKey).slice(0, 16)}`,
-    });
-    const server = createStoreServer(store);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    return new SealedExchange(
-      jobId,
-      store,
-      db,
-      server,
-      signer,
-      generateKeyPair("X25519"),
-      `http://127.0.0.1:${port}`,
-    );
-  }
-
-  private get issuer(): string {
-    return `local-${pseudonymOf(this.signer.publicKey).slice(0, 16)}`;
+    try {
+      const signer = generateKeyPair("Ed25519");
+      const issuer = `local-${pseudonymOf(signer.publicKey).slice(0, 16)}`;
+      const root = join(folder, "buckets");
+      const store = await BucketStore.open({ root, db, hostKey: signer, issuer });
+      const server = createStoreServer(store);
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as AddressInfo;
+      const url = `http://127.0.0.1:${port}`;
+      return new SealedExchange(jobId, store, db, server, signer, issuer, url);
+    } catch (error) {
+      await db.$disconnect();
+      throw error;
+    }
   }
 
   /** Seals each segment of `split` (whole lines, as a mapper reads them) under a fresh key. */
