@@ -115,6 +115,30 @@ describe("uploads", () => {
     expect(await t.store.info(id)).toBeUndefined();
   });
 
+  it("drops an upload that goes silent, and keeps nothing of it", async () => {
+    const quiet = await startStore({ idleTimeoutMs: 300 });
+    try {
+      const grant = await quiet.grant(worker, { write: [PREFIX] });
+      const path = bucketPath(`${PREFIX}p7`);
+      const proof = await signRequest(worker, { method: "PUT", path, grantJti: grantJti(grant) });
+      const req = request(new URL(path, quiet.baseUrl), {
+        method: "PUT",
+        headers: {
+          authorization: `Bearer ${grant}`,
+          [HEADERS.proof]: proof,
+          [HEADERS.records]: "1",
+        },
+      });
+      const closed = new Promise((resolve) => req.on("error", resolve).on("response", resolve));
+      req.write(randomBytes(10_000)); // ...and then nothing more
+      await closed;
+      expect(await quiet.store.info(`${PREFIX}p7`)).toBeUndefined();
+      await expect.poll(() => readdirSync(join(quiet.store.files.root, "tmp"))).toEqual([]);
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it("refuses a PUT without a record count with 400", async () => {
     const grant = await writeGrant();
     const path = bucketPath(`${PREFIX}p6`);

@@ -32,7 +32,9 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-export async function startStore(options: { root?: string } = {}): Promise<TestStore> {
+export async function startStore(
+  options: { root?: string; idleTimeoutMs?: number } = {},
+): Promise<TestStore> {
   const dir = await mkdtemp(join(tmpdir(), "tormr-store-"));
   const db = await openJobHostDb(join(dir, "job-host.db"));
   const hostKey = generateKeyPair("Ed25519");
@@ -43,7 +45,10 @@ export async function startStore(options: { root?: string } = {}): Promise<TestS
     issuer: ISSUER,
   });
   const logged: string[] = [];
-  const server = createStoreServer(store, { log: (m) => logged.push(m) });
+  const server = createStoreServer(store, {
+    log: (m) => logged.push(m),
+    ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;

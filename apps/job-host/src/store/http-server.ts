@@ -17,11 +17,15 @@ import { StoreError } from "./store-error.ts";
 export interface StoreServerOptions {
   /** Where unexpected errors are reported; the client only ever sees a generic 500. */
   log?: (message: string) => void;
+  /** A connection that sends and receives nothing for this long is closed. Default 120 s. */
+  idleTimeoutMs?: number;
 }
 
 export function createStoreServer(store: BucketStore, options: StoreServerOptions = {}): Server {
   const log = options.log ?? ((message: string) => console.error(message));
+  // No limit on a whole request (a large bucket over Tor takes long), but one on silence.
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 });
+  server.setTimeout(options.idleTimeoutMs ?? 120_000);
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
     route(store, req, res, expectsContinue).catch((error: unknown) => sendError(res, error, log));
   };
