@@ -13,7 +13,7 @@ import { partName, taskId } from "@tormr/mapreduce/task-env";
 import { validateJob } from "@tormr/mapreduce/validate-job";
 import type { WorkerKeys } from "./exchange-types.ts";
 import type { TaskRequest, TaskResult } from "./messages.ts";
-import { type IssuedTask, SealedExchange } from "./sealed-exchange.ts";
+import { BadResult, type IssuedTask, SealedExchange } from "./sealed-exchange.ts";
 import type { JobProgress, JobResult, LocalJobOptions } from "./types.ts";
 import { AttemptFailed, type PoolRequest, WorkerPool } from "./worker-pool.ts";
 
@@ -125,8 +125,6 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
    * ends, its grant is revoked, and a success commits its outputs (whose keys the master unwraps).
    */
   const sealedAttempt = (
-    task: string,
-    attempt: number,
     base: Omit<TaskRequest, "id">,
     issue: (keys: WorkerKeys) => Promise<IssuedTask>,
   ): Attempt => {
@@ -139,7 +137,19 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
       settle: async (result) => {
         if (!exchange || !issued) return;
         await exchange.revoke(issued, result ? "attempt finished" : "attempt failed");
-        if (result) await exchange.commit(task, attempt, result.sealed ?? []);
+        if (!result) return;
+        try {
+          await exchange.commit(issued, result.sealed ?? []);
+        } catch (error) {
+          if (!(error instanceof BadResult)) throw error;
+          // A report that does not hold up fails the attempt, like a crash: it is retried.
+          throw new AttemptFailed({
+            code: "ERR_BAD_RESULT",
+            message: error.message,
+            exitCode: null,
+            stderrTail: "",
+          });
+        }
       },
     };
   };
@@ -174,7 +184,7 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
             },
           };
           if (!exchange) return { request: base };
-          return sealedAttempt(`m${split.index}`, attempt, base, (keys) =>
+          return sealedAttempt(base, (keys) =>
             exchange.mapTask(split.index, attempt, reduces, keys),
           );
         });
@@ -214,7 +224,7 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
               },
             };
             if (!exchange) return { request: base };
-            return sealedAttempt(`r${partition}`, attempt, base, (keys) =>
+            return sealedAttempt(base, (keys) =>
               exchange.reduceTask(partition, attempt, maps.length, keys),
             );
           }),

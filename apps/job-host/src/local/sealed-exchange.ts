@@ -39,8 +39,15 @@ const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
 
 /** An attempt's grant, remembered so that it can be revoked when the attempt ends. */
 export interface IssuedTask {
+  task: string;
+  attempt: number;
   exchange: TaskExchange;
   claims: Pick<GrantClaims, "jti" | "job" | "exp">;
+}
+
+/** A worker's report of its outputs that does not match what the store holds. */
+export class BadResult extends Error {
+  override readonly name = "BadResult";
 }
 
 export class SealedExchange {
@@ -140,6 +147,8 @@ export class SealedExchange {
     );
     const recipient = Buffer.from(worker.wrapping, "base64url");
     return {
+      task,
+      attempt,
       exchange: {
         storeUrl: this.storeUrl,
         grant,
@@ -201,22 +210,40 @@ export class SealedExchange {
   }
 
   /**
-   * Records that `attempt` won `task`, and takes its output keys. An attempt that lost (a later
-   * commit of the same task) is told so, and its outputs are ignored.
+   * Checks an attempt's reported outputs, then records that it won its task and takes its output
+   * keys. Every output must be the bucket its grant named, stored with the digest the worker
+   * reported, under a key wrapped to the job host. An attempt that lost (a later commit of the same
+   * task) gets `false`, and its outputs are ignored.
+   * @throws BadResult when the report does not hold up: the attempt failed, the task is not committed.
    */
-  async commit(task: string, attempt: number, outputs: SealedOutput[]): Promise<boolean> {
-    const winner = await this.store.commit(this.jobId, task, attempt);
-    if (winner !== attempt) return false;
-    for (const output of outputs) {
-      const key = unwrapKey(wrappedKeyFromString(output.key), output.id, this.wrapping);
-      this.keys.set(output.id, key);
-    }
-    if (task.startsWith("m")) {
-      this.mapOutputs.set(
-        Number(task.slice(1)),
-        outputs.map((o) => o.id),
+  async commit(issued: IssuedTask, outputs: SealedOutput[]): Promise<boolean> {
+    const { task, attempt } = issued;
+    const expected = issued.exchange.outputIds;
+    const got = outputs.map((o) => o.id);
+    if (got.length !== expected.length || got.some((id, i) => id !== expected[i])) {
+      throw new BadResult(
+        `${task} reported outputs [${got.join(", ")}], not [${expected.join(", ")}]`,
       );
     }
+    const keys = new Map<string, Buffer>();
+    for (const output of outputs) {
+      const stored = await this.store.info(output.id);
+      if (!stored) throw new BadResult(`${task} reported bucket ${output.id}, which is not stored`);
+      if (stored.digest !== output.digest) {
+        throw new BadResult(
+          `${task} reported a digest for ${output.id} that the store does not have`,
+        );
+      }
+      try {
+        keys.set(output.id, unwrapKey(wrappedKeyFromString(output.key), output.id, this.wrapping));
+      } catch {
+        throw new BadResult(`${task} sent a key for ${output.id} that does not unwrap`);
+      }
+    }
+    const winner = await this.store.commit(this.jobId, task, attempt);
+    if (winner !== attempt) return false;
+    for (const [id, key] of keys) this.keys.set(id, key);
+    if (task.startsWith("m")) this.mapOutputs.set(Number(task.slice(1)), got);
     return true;
   }
 
