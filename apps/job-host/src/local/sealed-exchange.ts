@@ -5,7 +5,7 @@ import { createWriteStream } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   mapOnlyOutputId,
@@ -31,6 +31,7 @@ import type { Split } from "@tormr/mapreduce/splits";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
 import type { SealedOutput, TaskExchange, WorkerKeys } from "./exchange-types.ts";
+import { through } from "./through.ts";
 
 /** How long a grant lives. A task attempt must finish its uploads within it. */
 const GRANT_TTL_SECONDS = 3600;
@@ -97,17 +98,13 @@ export class SealedExchange {
       const id = splitBucketId(this.jobId, split.index, index);
       const key = newBucketKey();
       let records = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
+      const counted = async function* () {
+        for await (const chunk of readSegment(segment)) {
           records += countLines(chunk);
-          done(null, chunk);
-        },
-      });
-      const sealed = seal(key, id);
-      // pipeline, not pipe: a failed read must fail the store's write, not stall it.
-      pipeline(Readable.from(readSegment(segment), { objectMode: false }), counter, sealed).catch(
-        (error: unknown) => sealed.destroy(error as Error),
-      );
+          yield chunk;
+        }
+      };
+      const sealed = through(Readable.from(counted(), { objectMode: false }), seal(key, id));
       await this.store.put(id, sealed, Number.MAX_SAFE_INTEGER, {
         pseudonym: this.issuer,
         task: `m${split.index}`,

@@ -22,6 +22,7 @@ import {
 import type { RunSegment } from "@tormr/mapreduce/run-reader";
 import { StoreClient } from "@tormr/protocol/store-client";
 import type { BucketInput, SealedOutput, TaskExchange } from "./exchange-types.ts";
+import { through } from "./through.ts";
 
 /** The worker's own keys: Ed25519 signs its store requests, X25519 unwraps the keys it is given. */
 export interface WorkerIdentity {
@@ -44,11 +45,7 @@ function openedDownload(
   identity: WorkerIdentity,
 ): Readable {
   const key = unwrapKey(wrappedKeyFromString(input.key), input.id, identity.wrapping);
-  const opened = open(key, input.id);
-  pipeline(client.download(exchange.grant, input.id), opened).catch((error) =>
-    opened.destroy(error),
-  );
-  return opened;
+  return through(client.download(exchange.grant, input.id), open(key, input.id));
 }
 
 /** Seals a local file under a fresh key into bucket `id`, and wraps the key to the job host. */
@@ -59,10 +56,7 @@ async function sealAndStore(
   file: Pick<PartitionFile, "path" | "records" | "bytes">,
 ): Promise<SealedOutput> {
   const key = newBucketKey();
-  const sealed = seal(key, id);
-  pipeline(createReadStream(file.path, { highWaterMark: 256 * 1024 }), sealed).catch(
-    (error: unknown) => sealed.destroy(error as Error),
-  );
+  const sealed = through(createReadStream(file.path, { highWaterMark: 256 * 1024 }), seal(key, id));
   const info = await client.put(exchange.grant, id, sealed, {
     records: file.records,
     length: sealedLength(file.bytes, undefined, id),
