@@ -97,6 +97,18 @@ describe("uploads", () => {
     ).rejects.toMatchObject({ status: 413 });
   });
 
+  it("shares maxBytes between uploads running side by side under one grant", async () => {
+    const grant = await writeGrant(15_000);
+    const client = t.client(worker);
+    const results = await Promise.allSettled(
+      ["p8", "p9"].map((p) =>
+        client.put(grant, `${PREFIX}${p}`, chunksOf(randomBytes(10_000)), { records: 1 }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(results.find((r) => r.status === "rejected")).toMatchObject({ reason: { status: 413 } });
+  });
+
   it("keeps nothing of an upload whose client disconnects mid-way", async () => {
     const before = storedFiles();
     const grant = await writeGrant();

@@ -115,19 +115,27 @@ export class BucketStore {
     records: number,
   ): Promise<BucketInfo> {
     await this.checkWritable(claims, bucketId);
-    const used = this.uploaded.get(claims.jti) ?? 0;
-    const left = claims.maxBytes - used;
+    const { jti, maxBytes } = claims;
+    const uploaded = this.uploaded;
     let size = 0;
-    this.uploaded.set(claims.jti, used);
-    const metered = async function* (this: BucketStore) {
+    // Counted against the grant as the bytes arrive, so that uploads running side by side under
+    // one grant share its budget instead of each having all of it.
+    const metered = (async function* () {
       for await (const chunk of body) {
         size += chunk.length;
-        this.uploaded.set(claims.jti, (this.uploaded.get(claims.jti) ?? 0) + chunk.length);
+        const total = (uploaded.get(jti) ?? 0) + chunk.length;
+        uploaded.set(jti, total);
+        if (total > maxBytes) {
+          throw new StoreError(
+            "ERR_TOO_LARGE",
+            `bucket ${bucketId} goes over the grant's limit of ${maxBytes} bytes`,
+          );
+        }
         yield chunk;
       }
-    }.call(this);
+    })();
     try {
-      return await this.put(bucketId, metered, left, {
+      return await this.put(bucketId, metered, maxBytes, {
         pseudonym: claims.aud,
         task: claims.task,
         attempt: claims.attempt,
@@ -135,7 +143,7 @@ export class BucketStore {
       });
     } catch (error) {
       // A failed upload gives its bytes back, so the attempt can try again under the same grant.
-      this.uploaded.set(claims.jti, (this.uploaded.get(claims.jti) ?? 0) - size);
+      uploaded.set(jti, (uploaded.get(jti) ?? 0) - size);
       throw error;
     }
   }
