@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { splitBucketId } from "@tormr/crypto/bucket-id";
 import { newBucketKey, open, seal } from "@tormr/crypto/bucket-seal";
 import { generateKeyPair } from "@tormr/crypto/keys";
+import { openJobHostDb } from "@tormr/db/job-host";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   fixture,
@@ -59,6 +60,29 @@ describe("a sealed job", () => {
       const bytes = readFileSync(file);
       expect(bytes.includes(marker), `${file} holds the marker`).toBe(false);
       expect(bytes.includes(Buffer.from(marker, "utf16le")), file).toBe(false);
+    }
+  });
+
+  it("leaves an exposure ledger: who read which bucket, adding up to the job's own counts", async () => {
+    const storeDir = join(w.dir, "ledger-store");
+    const result = await run(wordCount({ ...w, output: join(w.dir, "ledger") }), { storeDir });
+    const db = await openJobHostDb(join(storeDir, "job-host.db"));
+    try {
+      const rows = await db.exposure.findMany({ where: { job: result.jobId } });
+      const splits = rows.filter((r) => r.bucket.includes("/split/"));
+      const partitions = rows.filter((r) => /\/m\/\d+\/\d+\/p\d+$/.test(r.bucket));
+      const records = (list: typeof rows) => list.reduce((n, r) => n + r.records, 0);
+      const mapInput =
+        result.counters["org.apache.hadoop.mapreduce.TaskCounter"]?.MAP_INPUT_RECORDS;
+      const reduceInput =
+        result.counters["org.apache.hadoop.mapreduce.TaskCounter"]?.REDUCE_INPUT_RECORDS;
+      expect(records(splits)).toBe(mapInput);
+      expect(records(partitions)).toBe(reduceInput);
+      // Each split was read once, by one of the two workers' pseudonyms.
+      expect(new Set(splits.map((r) => r.bucket)).size).toBe(splits.length);
+      expect(new Set(rows.map((r) => r.pseudonym)).size).toBeLessThanOrEqual(2);
+    } finally {
+      await db.$disconnect();
     }
   });
 

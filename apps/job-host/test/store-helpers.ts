@@ -79,6 +79,7 @@ export async function startStore(
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      await store.settled();
       await db.$disconnect();
       await rm(dir, { recursive: true, force: true });
       if (logged.length > 0)

@@ -261,6 +261,7 @@ export class SealedExchange {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
+    await this.store.settled();
     await this.db.$disconnect();
   }
 }

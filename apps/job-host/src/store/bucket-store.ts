@@ -44,6 +44,8 @@ export class BucketStore {
   /** Bytes uploaded so far under each grant, so that `maxBytes` bounds the grant, not each bucket. */
   private readonly uploaded = new Map<string, number>();
   private readonly replays = new ReplayCache();
+  /** Ledger rows still being written: `settled()` waits for them. */
+  private readonly ledgerWrites = new Set<Promise<void>>();
 
   private constructor(
     private readonly options: BucketStoreOptions,
@@ -206,7 +208,7 @@ export class BucketStore {
     const source = this.files.read(info.id, start, end);
     source.on("error", (error) => counter.destroy(error));
     counter.on("close", () => {
-      void this.options.db.exposure
+      const write = this.options.db.exposure
         .create({
           data: {
             job: jobOf(info.id),
@@ -217,9 +219,19 @@ export class BucketStore {
               info.size === 0 ? info.records : Math.round((info.records * served) / info.size),
           },
         })
-        .catch((error: unknown) => console.error(`store: exposure ledger write failed: ${error}`));
+        .then(
+          () => undefined,
+          (error: unknown) => console.error(`store: exposure ledger write failed: ${error}`),
+        )
+        .finally(() => this.ledgerWrites.delete(write));
+      this.ledgerWrites.add(write);
     });
     return source.pipe(counter);
+  }
+
+  /** Resolves when every read served so far is in the exposure ledger (before closing the database). */
+  async settled(): Promise<void> {
+    while (this.ledgerWrites.size > 0) await Promise.all([...this.ledgerWrites]);
   }
 
   /** The job host's own read of a bucket (to decrypt output): no grant, no ledger entry. */
