@@ -12,8 +12,8 @@ import {
 import { generateKeyPair } from "@tormr/crypto/keys";
 import { planSplits } from "@tormr/mapreduce/splits";
 import { StoreClient } from "@tormr/protocol/store-client";
+import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SealedOutput, WorkerKeys } from "../src/local/exchange-types.ts";
 import { BadResult, type IssuedTask, SealedExchange } from "../src/local/sealed-exchange.ts";
 import { type Workspace, workspace } from "./helpers.ts";
 import { collect } from "./store-helpers.ts";

@@ -1,13 +1,13 @@
 // The messages between the local runner and its worker processes, checked on arrival.
 import type { MapTaskOptions, MapTaskResult } from "@tormr/mapreduce/map-task";
 import type { ReduceTaskOptions, ReduceTaskResult } from "@tormr/mapreduce/reduce-task";
-import { z } from "zod";
 import {
   type SealedOutput,
   sealedOutputSchema,
   type TaskExchange,
   workerKeysSchema,
-} from "./exchange-types.ts";
+} from "@tormr/protocol/task-exchange";
+import { z } from "zod";
 
 /** A task, and for a sealed job its exchange: the store, the grant and the wrapped input keys. */
 export type TaskRequest =

@@ -11,7 +11,7 @@ import type { ReduceTaskResult } from "@tormr/mapreduce/reduce-task";
 import { planSplits } from "@tormr/mapreduce/splits";
 import { partName, taskId } from "@tormr/mapreduce/task-env";
 import { validateJob } from "@tormr/mapreduce/validate-job";
-import type { WorkerKeys } from "./exchange-types.ts";
+import type { WorkerKeys } from "@tormr/protocol/task-exchange";
 import type { TaskRequest, TaskResult } from "./messages.ts";
 import { BadResult, type IssuedTask, SealedExchange } from "./sealed-exchange.ts";
 import type { JobProgress, JobResult, LocalJobOptions } from "./types.ts";

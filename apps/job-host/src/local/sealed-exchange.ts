@@ -28,9 +28,9 @@ import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
 import { countLines } from "@tormr/mapreduce/byte-string";
 import { readSegment } from "@tormr/mapreduce/input-reader";
 import type { Split } from "@tormr/mapreduce/splits";
+import type { SealedOutput, TaskExchange, WorkerKeys } from "@tormr/protocol/task-exchange";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
-import type { SealedOutput, TaskExchange, WorkerKeys } from "./exchange-types.ts";
 import { through } from "./through.ts";
 
 /** How long a grant lives. A task attempt must finish its uploads within it. */

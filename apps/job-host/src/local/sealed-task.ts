@@ -21,7 +21,7 @@ import {
 } from "@tormr/mapreduce/reduce-task";
 import type { RunSegment } from "@tormr/mapreduce/run-reader";
 import { StoreClient } from "@tormr/protocol/store-client";
-import type { BucketInput, SealedOutput, TaskExchange } from "./exchange-types.ts";
+import type { BucketInput, SealedOutput, TaskExchange } from "@tormr/protocol/task-exchange";
 import { through } from "./through.ts";
 
 /** The worker's own keys: Ed25519 signs its store requests, X25519 unwraps the keys it is given. */

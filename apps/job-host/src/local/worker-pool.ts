@@ -3,7 +3,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { WorkerKeys } from "./exchange-types.ts";
+import type { WorkerKeys } from "@tormr/protocol/task-exchange";
 import { type TaskRequest, type TaskResult, workerMessageSchema } from "./messages.ts";
 
 export interface AttemptError {

@@ -1,22 +1,23 @@
-// What the master hands a worker with a sealed task (store, grant, wrapped keys), and what the worker hands back.
+// A sealed task as the master hands it to a worker (store, grant, wrapped keys), and what the worker hands back.
 import { z } from "zod";
 
 /** One bucket a task reads: its id and its key, wrapped to the worker's X25519 key (base64url). */
 export const bucketInputSchema = z.object({ id: z.string(), key: z.string() });
 export type BucketInput = z.infer<typeof bucketInputSchema>;
 
-export interface TaskExchange {
+export const taskExchangeSchema = z.object({
   /** The bucket store's base URL. */
-  storeUrl: string;
+  storeUrl: z.string(),
   /** The attempt's grant (an EdDSA JWT bound to the worker's pseudonym). */
-  grant: string;
+  grant: z.string(),
   /** Map: one bucket per segment of the split. Reduce: partition r of each committed map output. */
-  inputs: BucketInput[];
+  inputs: z.array(bucketInputSchema),
   /** Where the outputs go: the id of each partition (map) or of the part (reduce and map-only). */
-  outputIds: string[];
+  outputIds: z.array(z.string()),
   /** The job host's X25519 public key (base64url): output keys are wrapped to it. */
-  hostWrappingKey: string;
-}
+  hostWrappingKey: z.string(),
+});
+export type TaskExchange = z.infer<typeof taskExchangeSchema>;
 
 /** An output the worker sealed and stored. */
 export const sealedOutputSchema = z.object({
