@@ -11,11 +11,11 @@ import type { ReduceTaskResult } from "@tormr/mapreduce/reduce-task";
 import { planSplits } from "@tormr/mapreduce/splits";
 import { partName, taskId } from "@tormr/mapreduce/task-env";
 import { validateJob } from "@tormr/mapreduce/validate-job";
-import type { WorkerKeys } from "@tormr/protocol/task-exchange";
-import type { TaskRequest, TaskResult } from "./messages.ts";
-import { BadResult, type IssuedTask, SealedExchange } from "./sealed-exchange.ts";
+import type { TaskResult } from "./messages.ts";
+import { sealedAttempt } from "./sealed-attempt.ts";
+import { SealedExchange } from "./sealed-exchange.ts";
 import type { JobProgress, JobResult, LocalJobOptions } from "./types.ts";
-import { AttemptFailed, type PoolRequest, WorkerPool } from "./worker-pool.ts";
+import { type Attempt, AttemptFailed, WorkerPool } from "./worker-pool.ts";
 
 export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): Promise<JobResult> {
   const started = performance.now();
@@ -120,40 +120,6 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
     }
   };
 
-  /**
-   * A sealed attempt: its grant and wrapped keys are made for the worker that takes it. When it
-   * ends, its grant is revoked, and a success commits its outputs (whose keys the master unwraps).
-   */
-  const sealedAttempt = (
-    base: Omit<TaskRequest, "id">,
-    issue: (keys: WorkerKeys) => Promise<IssuedTask>,
-  ): Attempt => {
-    let issued: IssuedTask | undefined;
-    return {
-      request: async (keys) => {
-        issued = await issue(keys);
-        return { ...base, exchange: issued.exchange };
-      },
-      settle: async (result) => {
-        if (!exchange || !issued) return;
-        await exchange.revoke(issued, result ? "attempt finished" : "attempt failed");
-        if (!result) return;
-        try {
-          await exchange.commit(issued, result.sealed ?? []);
-        } catch (error) {
-          if (!(error instanceof BadResult)) throw error;
-          // A report that does not hold up fails the attempt, like a crash: it is retried.
-          throw new AttemptFailed({
-            code: "ERR_BAD_RESULT",
-            message: error.message,
-            exitCode: null,
-            stderrTail: "",
-          });
-        }
-      },
-    };
-  };
-
   try {
     report();
     // Splits are sealed one after another, and each map starts as soon as its split is stored.
@@ -184,7 +150,7 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
             },
           };
           if (!exchange) return { request: base };
-          return sealedAttempt(base, (keys) =>
+          return sealedAttempt(exchange, base, (keys) =>
             exchange.mapTask(split.index, attempt, reduces, keys),
           );
         });
@@ -224,7 +190,7 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
               },
             };
             if (!exchange) return { request: base };
-            return sealedAttempt(base, (keys) =>
+            return sealedAttempt(exchange, base, (keys) =>
               exchange.reduceTask(partition, attempt, maps.length, keys),
             );
           }),
@@ -267,10 +233,4 @@ async function commitPart(from: string, output: string, index: number): Promise<
   const to = join(output, partName(index));
   await rename(from, to);
   return to;
-}
-
-/** What one attempt of a task sends, and what the runner does when it ends (`undefined`: it failed). */
-interface Attempt {
-  request: PoolRequest;
-  settle?: (result: TaskResult | undefined) => Promise<void>;
 }

@@ -93,6 +93,13 @@ export type PoolRequest =
   | Omit<TaskRequest, "id">
   | ((worker: WorkerKeys) => Promise<Omit<TaskRequest, "id">>);
 
+/** What one attempt of a task sends, and what the runner does when it ends (`undefined`: it failed). */
+export interface Attempt {
+  request: PoolRequest;
+  /** May throw AttemptFailed to fail an attempt whose worker said it succeeded. */
+  settle?: (result: TaskResult | undefined) => Promise<void>;
+}
+
 /** Kills a worker with the mapper or reducer it runs: each worker leads its own process group. */
 function killGroup(child: ChildProcess): void {
   try {
