@@ -34,6 +34,12 @@ describe("grants", () => {
     expect(body.equals(data)).toBe(true);
   });
 
+  it("HEAD tells a grant holder the bucket's size, records and digest, without its bytes", async () => {
+    const info = await t.client(worker).head(await readGrant(), SPLIT);
+    expect(info).toEqual(await t.store.info(SPLIT));
+    expect(info).toMatchObject({ size: data.length, records: 10 });
+  });
+
   it("refuses a request without a grant", async () => {
     const res = await raw("GET", bucketPath(SPLIT), {});
     expect(res).toMatchObject({ status: 401, body: { code: "ERR_GRANT_MISSING" } });
