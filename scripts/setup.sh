@@ -7,9 +7,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # One entry per system package, as "<apt package>:<command it provides>".
 # A package counts as installed when its command is on the PATH. Append new needs here.
 SYSTEM_PACKAGES=(
-  "python3:python3" # the Hadoop Streaming examples and tests run Python mappers
-  "make:make"       # node-gyp, for native npm packages (better-sqlite3 builds from source here)
-  "g++:g++"         # node-gyp
+  "python3:python3"     # the Hadoop Streaming examples and tests run Python mappers
+  "make:make"           # node-gyp, for native npm packages (better-sqlite3 builds from source here)
+  "g++:g++"             # node-gyp
+  "docker.io:dockerd"   # the Docker sandbox (packages/sandbox starts its own dockerd; no systemd)
+  "bubblewrap:bwrap"    # the bubblewrap sandbox, where Docker is absent
 )
 
 missing=()
