@@ -33,6 +33,10 @@ export function createCgroup(name: string, limits: { memoryBytes: number; pids: 
           pids: join(ROOT, "pids", ownPath("pids"), name),
         };
   try {
+    if (version === 2) {
+      // v2 only offers a child the controllers its parent passes down.
+      writeOptional(join(ROOT, ownPath(""), "cgroup.subtree_control"), "+memory +pids");
+    }
     for (const dir of new Set(Object.values(dirs))) mkdirSync(dir, { recursive: true });
     if (version === 2) {
       writeFileSync(join(dirs.memory, "memory.max"), String(limits.memoryBytes));

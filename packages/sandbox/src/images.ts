@@ -157,12 +157,16 @@ function importRootfs(rootfs: string, tag: string, env: NodeJS.ProcessEnv): Prom
 
 /** Every shared library the binaries load, as ldd resolves them on this host. */
 async function sharedLibraries(binaries: string[]): Promise<Set<string>> {
+  const outputs = await Promise.all(
+    binaries.map((binary) =>
+      exec("ldd", [binary]).then(
+        ({ stdout }) => stdout,
+        () => "", // "not a dynamic executable"
+      ),
+    ),
+  );
   const libraries = new Set<string>();
-  for (const binary of binaries) {
-    const output = await exec("ldd", [binary]).then(
-      ({ stdout }) => stdout,
-      () => "", // "not a dynamic executable"
-    );
+  for (const output of outputs) {
     for (const match of output.matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)) {
       libraries.add(match[1] as string);
     }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { buffer, text } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BwrapSandbox } from "./bwrap.ts";
+import { detectSandbox } from "./detect.ts";
 import { DockerSandbox } from "./docker.ts";
 import { type Dockerd, startDockerd } from "./dockerd.ts";
 import { ensureImage } from "./images.ts";
@@ -237,9 +238,52 @@ describe.each(backends)("$kind sandbox", (backend) => {
     expect(backend.leftovers()).toEqual([]);
   });
 
+  if (backend.kind === "docker") {
+    test("builds the node image once per content hash and runs node in it", async () => {
+      const host = dockerd?.host as string;
+      const node = await ensureImage("node", { host });
+      expect(node).toMatch(/^tormr\/node:[0-9a-f]{16}$/);
+      expect(await ensureImage("node", { host })).toBe(node);
+      const result = await run(["node", "-e", "console.log(process.version)"], {
+        image: node,
+        limits: { ...LIMITS, memoryBytes: 256 * MiB },
+      });
+      expect(result.exit).toEqual(ok);
+      expect(result.stdout).toBe(`${process.version}\n`);
+    });
+  }
+
   test("still runs normal tasks after all of the above", async () => {
     const result = await run(["sh", "-c", "cat; echo done"], {}, Buffer.from("input\n"));
     expect(result).toEqual({ stdout: "input\ndone\n", stderr: "", exit: ok });
+  });
+});
+
+describe("detectSandbox", () => {
+  const missing = !installed("dockerd") || !installed("bwrap");
+  const test = missing && !CI ? it.skip : it;
+  let dir: string;
+  let daemon: Dockerd | undefined;
+
+  beforeAll(async () => {
+    if (missing) throw new Error("dockerd and bwrap are needed (CI=true); run 'npm run setup'");
+    dir = mkdtempSync(join(tmpdir(), "tormr-sandbox-detect-"));
+    daemon = await startDockerd(join(dir, "dockerd"));
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("picks Docker when a daemon answers", async () => {
+    const sandbox = await detectSandbox({ dockerHost: daemon?.host as string });
+    expect(sandbox.kind).toBe("docker");
+  });
+
+  test("falls back to bwrap when no daemon answers", async () => {
+    const sandbox = await detectSandbox({ dockerHost: `unix://${join(dir, "none.sock")}` });
+    expect(sandbox.kind).toBe("bwrap");
   });
 });
 
