@@ -112,6 +112,9 @@ export function dockerRunFlags(name: string, run: SandboxRun): string[] {
     "-i",
     // tini as pid 1: a program there would ignore SIGXCPU (RLIMIT_CPU) and SIGTERM.
     "--init",
+    // No registry is reachable: a missing image fails at once (exit 125) instead of pulling.
+    "--pull",
+    "never",
     "--name",
     name,
     "--network",

@@ -239,6 +239,12 @@ describe.each(backends)("$kind sandbox", (backend) => {
   });
 
   if (backend.kind === "docker") {
+    test("a missing image fails at once with 125, without trying a registry", async () => {
+      const result = await run(["true"], { image: "tormr/missing:0" });
+      expect(result.exit.code).toBe(125);
+      expect(result.stderr).toContain("No such image: tormr/missing:0");
+    });
+
     test("builds the node image once per content hash and runs node in it", async () => {
       const host = dockerd?.host as string;
       const node = await ensureImage("node", { host });
