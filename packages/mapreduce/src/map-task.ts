@@ -16,7 +16,7 @@ import { mapSegmentJs } from "./js-map.ts";
 import { mapOutputKeySpec } from "./key-spec.ts";
 import { RunWriter } from "./run-writer.ts";
 import type { Segment, Split } from "./splits.ts";
-import { StreamingProcess } from "./streaming-process.ts";
+import { type Launcher, StreamingProcess } from "./streaming-process.ts";
 import {
   attemptId,
   jobContext,
@@ -40,6 +40,8 @@ export interface MapTaskOptions {
    */
   openSegment?: (segment: Segment, index: number) => AsyncIterable<Buffer>;
   onStatus?: (status: string) => void;
+  /** How streaming programs start: on this machine by default, or in a worker's sandbox. */
+  launch?: Launcher;
 }
 
 export interface MapTaskResult {
@@ -88,6 +90,7 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
           env: taskEnvironment(job, identity, workDir),
           counters,
           onStatus: options.onStatus,
+          ...(options.launch ? { launch: options.launch } : {}),
         },
         lines,
       );
@@ -174,6 +177,7 @@ export async function runMapTask(options: MapTaskOptions): Promise<MapTaskResult
         env,
         counters,
         onStatus: options.onStatus,
+        ...(options.launch ? { launch: options.launch } : {}),
       });
       await mapSegmentStreaming(mapper, input, sink, counters);
     }

@@ -12,7 +12,7 @@ import { type KeySpec, keyLength, mapOutputKeySpec, valuePart } from "./key-spec
 import { type MergedBatch, mergeRuns } from "./merge.ts";
 import type { RunSegment } from "./run-reader.ts";
 import { RunWriter } from "./run-writer.ts";
-import { StreamingProcess } from "./streaming-process.ts";
+import { type Launcher, StreamingProcess } from "./streaming-process.ts";
 import {
   attemptId,
   jobContext,
@@ -31,6 +31,8 @@ export interface ReduceTaskOptions {
   /** The file to write; the caller commits it by renaming. */
   outputPath: string;
   onStatus?: (status: string) => void;
+  /** How streaming programs start: on this machine by default, or in a worker's sandbox. */
+  launch?: Launcher;
 }
 
 export interface ReduceTaskResult {
@@ -76,6 +78,7 @@ export async function runReduceTask(options: ReduceTaskOptions): Promise<ReduceT
       env: taskEnvironment(job, identity, workDir),
       counters,
       onStatus: options.onStatus,
+      ...(options.launch ? { launch: options.launch } : {}),
     });
     result = await reduceStreaming(
       reducer,

@@ -5,6 +5,48 @@ import { LineSplitter } from "./byte-string.ts";
 import type { Counters } from "./counters.ts";
 import { TailBuffer, TaskFailure } from "./task-failure.ts";
 
+/** A started program: its three pipes, how it ended, and a way to stop it. */
+export interface LaunchedProgram {
+  stdin: NodeJS.WritableStream & { destroyed: boolean; writableEnded: boolean; end(): void };
+  stdout: NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  stderr: NodeJS.ReadableStream;
+  /** Never rejects. `error`: it could not start; `reason`: a sandbox limit ended it. */
+  exited: Promise<{ code: number | null; signal: string | null; error?: Error; reason?: string }>;
+  kill(): void;
+}
+
+/** Starts `command` in `cwd` with `env`: on this machine by default, or inside a sandbox. */
+export type Launcher = (
+  command: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+) => LaunchedProgram;
+
+/** A shell, so that commands with arguments and quoting work as written in -mapper. */
+export const shellLauncher: Launcher = (command, { cwd, env }) => {
+  const child: ChildProcessWithoutNullStreams = spawn("/bin/sh", ["-c", command], {
+    cwd,
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let error: Error | undefined;
+  child.on("error", (e) => {
+    error = e;
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited: once(child, "close").then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as string | null,
+      ...(error ? { error } : {}),
+    })),
+    kill: () => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    },
+  };
+};
+
 export interface StreamingProcessOptions {
   /** "mapper", "combiner" or "reducer": named in errors. */
   role: string;
@@ -13,26 +55,21 @@ export interface StreamingProcessOptions {
   env: NodeJS.ProcessEnv;
   counters: Counters;
   onStatus?: (status: string) => void;
+  /** How the program is started; default {@link shellLauncher}. */
+  launch?: Launcher;
 }
 
 const COUNTER_PREFIX = "reporter:counter:";
 const STATUS_PREFIX = "reporter:status:";
 
 export class StreamingProcess {
-  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly child: LaunchedProgram;
   private readonly tail = new TailBuffer();
-  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private spawnError: Error | undefined;
 
   constructor(private readonly options: StreamingProcessOptions) {
-    // A shell, so that commands with arguments and quoting work as written in -mapper.
-    this.child = spawn("/bin/sh", ["-c", options.command], {
+    this.child = (options.launch ?? shellLauncher)(options.command, {
       cwd: options.cwd,
       env: options.env,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.child.on("error", (error) => {
-      this.spawnError = error;
     });
     // A program may exit without reading all of its input (like `head`); that is its choice.
     this.child.stdin.on("error", () => {});
@@ -43,10 +80,6 @@ export class StreamingProcess {
     this.child.stderr.on("end", () => {
       for (const line of stderr.end()) this.readStderrLine(line);
     });
-    this.exited = once(this.child, "close").then(([code, signal]) => ({
-      code: code as number | null,
-      signal: signal as NodeJS.Signals | null,
-    }));
   }
 
   get stdout(): AsyncIterable<Buffer> {
@@ -103,25 +136,26 @@ export class StreamingProcess {
 
   /** Waits for the program to exit; a non-zero exit or a signal fails the attempt. */
   async wait(): Promise<void> {
-    const { code, signal } = await this.exited;
+    const { code, signal, error, reason } = await this.child.exited;
     const { role, command } = this.options;
-    if (this.spawnError) {
+    if (error) {
       throw new TaskFailure(
-        `${role} '${command}' could not start: ${this.spawnError.message}`,
+        `${role} '${command}' could not start: ${error.message}`,
         null,
         this.tail.toString(),
       );
     }
+    const limit = reason ? ` (it went over its sandbox's ${reason} limit)` : "";
     if (signal !== null) {
       throw new TaskFailure(
-        `${role} '${command}' was killed by ${signal}`,
+        `${role} '${command}' was killed by ${signal}${limit}`,
         null,
         this.tail.toString(),
       );
     }
     if (code !== 0) {
       throw new TaskFailure(
-        `${role} '${command}' exited with code ${code}`,
+        `${role} '${command}' exited with code ${code}${limit}`,
         code,
         this.tail.toString(),
       );
@@ -129,7 +163,7 @@ export class StreamingProcess {
   }
 
   kill(): void {
-    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+    this.child.kill();
   }
 
   private readStderrLine(raw: string): void {

@@ -8,15 +8,23 @@ import {
   workerKeysSchema,
 } from "@tormr/protocol/task-exchange";
 import { z } from "zod";
+import type { SandboxChoice } from "./types.ts";
 
 /** A task, and for a sealed job its exchange: the store, the grant and the wrapped input keys. */
 export type TaskRequest =
-  | { type: "map"; id: number; options: Omit<MapTaskOptions, "onStatus">; exchange?: TaskExchange }
+  | {
+      type: "map";
+      id: number;
+      options: Omit<MapTaskOptions, "onStatus" | "launch">;
+      exchange?: TaskExchange;
+      sandbox?: SandboxChoice;
+    }
   | {
       type: "reduce";
       id: number;
-      options: Omit<ReduceTaskOptions, "onStatus">;
+      options: Omit<ReduceTaskOptions, "onStatus" | "launch">;
       exchange?: TaskExchange;
+      sandbox?: SandboxChoice;
     };
 
 const counterRecord = z.record(z.string(), z.record(z.string(), z.number()));

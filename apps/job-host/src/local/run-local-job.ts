@@ -138,6 +138,7 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
           const taskDir = join(scratch, `m${split.index}.${attempt}`);
           const base = {
             type: "map" as const,
+            ...(options.sandbox ? { sandbox: options.sandbox } : {}),
             options: {
               job,
               split,
@@ -172,6 +173,7 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
             const taskDir = join(scratch, `r${partition}.${attempt}`);
             const base = {
               type: "reduce" as const,
+              ...(options.sandbox ? { sandbox: options.sandbox } : {}),
               options: {
                 job,
                 partition,

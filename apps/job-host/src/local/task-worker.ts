@@ -5,8 +5,13 @@ import { MapReduceError } from "@tormr/mapreduce/errors";
 import { type MapTaskOptions, runMapTask } from "@tormr/mapreduce/map-task";
 import { type ReduceTaskOptions, runReduceTask } from "@tormr/mapreduce/reduce-task";
 import { TaskFailure } from "@tormr/mapreduce/task-failure";
+import { BwrapSandbox } from "@tormr/sandbox/bwrap";
+import { DockerSandbox } from "@tormr/sandbox/docker";
+import type { Sandbox } from "@tormr/sandbox/sandbox";
 import type { TaskRequest, TaskResult, WorkerMessage } from "./messages.ts";
+import { sandboxLauncher } from "./sandbox-launcher.ts";
 import { runSealedMap, runSealedReduce, type WorkerIdentity } from "./sealed-task.ts";
+import type { SandboxChoice } from "./types.ts";
 
 function send(message: WorkerMessage | { type: "done"; id: number; result: TaskResult }): void {
   // The runner may have let this worker go (a finished or cancelled job): then there is no one to
@@ -25,7 +30,8 @@ function collectGarbage(): void {
 async function run(request: TaskRequest): Promise<void> {
   const onStatus = (status: string) => send({ type: "status", id: request.id, status });
   try {
-    const options = { ...request.options, onStatus };
+    const launch = request.sandbox ? launcherFor(request.sandbox) : undefined;
+    const options = { ...request.options, onStatus, ...(launch ? { launch } : {}) };
     let result: TaskResult;
     if (request.type === "map") {
       result = request.exchange
@@ -52,6 +58,19 @@ async function run(request: TaskRequest): Promise<void> {
       },
     });
   }
+}
+
+/** One sandbox per worker process, made when the first sandboxed task comes. */
+let sandbox: Sandbox | undefined;
+function launcherFor(choice: SandboxChoice) {
+  sandbox ??=
+    choice.kind === "bwrap"
+      ? new BwrapSandbox()
+      : new DockerSandbox(choice.dockerHost ? { host: choice.dockerHost } : {});
+  return sandboxLauncher(sandbox, {
+    ...(choice.limits ? { limits: choice.limits } : {}),
+    ...(choice.kind === "docker" ? { image: choice.image } : {}),
+  });
 }
 
 // This worker's keys live and die with the process: the runner only ever sees their public halves.

@@ -1,5 +1,7 @@
 // What a local run reports while it runs and when it ends.
+
 import type { CounterRecord } from "@tormr/mapreduce/counters";
+import type { SandboxLimits } from "@tormr/sandbox/sandbox";
 
 export interface PhaseProgress {
   total: number;
@@ -34,6 +36,11 @@ export interface LocalJobOptions {
    * folder, removed with it. A folder given here is kept, e.g. to inspect what was stored.
    */
   storeDir?: string;
+  /**
+   * Run each task's streaming programs in a sandbox: bubblewrap, or Docker (with the daemon at
+   * `dockerHost` and `image`). Default: none, the programs run as this user.
+   */
+  sandbox?: SandboxChoice;
   /** Aborting stops the job: workers are killed and the output folder is removed. */
   signal?: AbortSignal;
 }
@@ -49,3 +56,7 @@ export interface JobResult {
   failedAttempts: number;
   durationMs: number;
 }
+
+export type SandboxChoice =
+  | { kind: "bwrap"; limits?: SandboxLimits }
+  | { kind: "docker"; dockerHost?: string; image: string; limits?: SandboxLimits };

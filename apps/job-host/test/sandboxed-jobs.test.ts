@@ -1,0 +1,114 @@
+// Jobs whose streaming programs run in a real sandbox (bubblewrap, then Docker): same output, and no way out.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Dockerd, startDockerd } from "@tormr/sandbox/dockerd";
+import { ensureImage } from "@tormr/sandbox/images";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SandboxChoice } from "../src/local/types.ts";
+import {
+  fixture,
+  readParts,
+  run,
+  SMALL_SPLITS,
+  type Workspace,
+  wordCountOracle,
+  workspace,
+} from "./helpers.ts";
+
+let w: Workspace;
+let scripts: string;
+let dockerd: Dockerd | undefined;
+const choices: Record<"bwrap" | "docker", () => SandboxChoice> = {
+  bwrap: () => ({ kind: "bwrap" }),
+  docker: () => ({ kind: "docker", dockerHost: dockerd?.host, image }),
+};
+let image = "";
+
+beforeAll(async () => {
+  w = workspace(3, 20_000, 21);
+  scripts = mkdtempSync(join(tmpdir(), "tormr-sandbox-scripts-"));
+  writeFileSync(
+    join(scripts, "phone_home.py"),
+    "import socket,sys\ns=socket.socket()\ns.settimeout(5)\ns.connect(('1.1.1.1',53))\n",
+  );
+  writeFileSync(
+    join(scripts, "whoami.py"),
+    "import os,sys\nsys.stdin.read()\nprint('uid', os.getuid())\n",
+  );
+  writeFileSync(join(scripts, "escape.sh"), "cat > /dev/null; echo x > /job/escaped\n");
+  dockerd = await startDockerd(mkdtempSync(join(tmpdir(), "tormr-dockerd-")));
+  image = await ensureImage("python", { host: dockerd.host });
+}, 120_000);
+afterAll(async () => {
+  await dockerd?.stop();
+  rmSync(scripts, { recursive: true, force: true });
+  w.cleanup();
+});
+
+describe.each(["bwrap", "docker"] as const)("streaming jobs in the %s sandbox", (kind) => {
+  it("give the oracle's word count", async () => {
+    const result = await run(
+      {
+        inputs: [w.input],
+        output: join(w.dir, `wc-${kind}`),
+        task: {
+          kind: "streaming",
+          mapper: "python3 wc_mapper.py",
+          reducer: "python3 wc_reducer.py",
+        },
+        files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+        numReduceTasks: 2,
+        conf: SMALL_SPLITS,
+      },
+      { sandbox: choices[kind]() },
+    );
+    expect(readParts(result.output)).toEqual(wordCountOracle(w.input));
+  });
+
+  it("run the mapper as the sandbox's nobody (uid 65534), not as this user", async () => {
+    const result = await run(
+      {
+        inputs: [w.input],
+        output: join(w.dir, `uid-${kind}`),
+        task: { kind: "streaming", mapper: "python3 whoami.py" },
+        files: [join(scripts, "whoami.py")],
+        numReduceTasks: 0,
+      },
+      { sandbox: choices[kind]() },
+    );
+    expect(new Set(readParts(result.output))).toEqual(new Set(["uid 65534"]));
+  });
+
+  it("fail a mapper that reaches for the network, with the reason in its stderr", async () => {
+    await expect(
+      run(
+        {
+          inputs: [w.input],
+          output: join(w.dir, `net-${kind}`),
+          task: { kind: "streaming", mapper: "python3 phone_home.py" },
+          files: [join(scripts, "phone_home.py")],
+          numReduceTasks: 0,
+          conf: { "mapreduce.map.maxattempts": "1" },
+        },
+        { sandbox: choices[kind]() },
+      ),
+    ).rejects.toThrow(/Network is unreachable/);
+  });
+
+  it("fail a mapper that writes outside /tmp", async () => {
+    await expect(
+      run(
+        {
+          inputs: [w.input],
+          output: join(w.dir, `escape-${kind}`),
+          task: { kind: "streaming", mapper: "sh escape.sh" },
+          files: [join(scripts, "escape.sh")],
+          numReduceTasks: 0,
+          conf: { "mapreduce.map.maxattempts": "1" },
+        },
+        { sandbox: choices[kind]() },
+      ),
+    ).rejects.toThrow(/Read-only file system/);
+  });
+});
