@@ -50,8 +50,17 @@ describe("parseStreamingArgs: flags", () => {
       conf: {},
       workers: undefined,
       seal: true,
+      sandbox: "none",
       warnings: [],
     });
+  });
+
+  it("reads --sandbox, and refuses a kind it does not know", () => {
+    expect(streaming("--sandbox", "bwrap").sandbox).toBe("bwrap");
+    expect(streaming("--sandbox=docker").sandbox).toBe("docker");
+    expect(() => streaming("--sandbox", "vm")).toThrow(
+      "--sandbox: expected none, bwrap or docker, got 'vm'",
+    );
   });
 
   it("reads --no-seal as a switch that takes no value", () => {
@@ -445,6 +454,7 @@ describe("parseRunArgs", () => {
       conf: { x: "y" },
       workers: 2,
       seal: true,
+      sandbox: "none",
       warnings: [],
     });
   });

@@ -274,6 +274,7 @@ function parsedJob() {
     conf: {},
     workers: undefined,
     seal: true,
+    sandbox: "none" as const,
     warnings: [],
   };
 }

@@ -65,6 +65,13 @@ const noSeal = flag(
     "store and its grants. For measuring what sealing costs; never for real data.",
 );
 
+const sandbox = flag(
+  "--sandbox",
+  "<none|bwrap|docker>",
+  "Run each mapper, combiner and reducer in a sandbox: bubblewrap, or Docker with the project's " +
+    "Python image (DOCKER_HOST names the daemon). Default: none, they run as you.",
+);
+
 export const STREAMING_FLAGS: readonly FlagDef[] = [
   input,
   output,
@@ -93,6 +100,7 @@ export const STREAMING_FLAGS: readonly FlagDef[] = [
   conf,
   workers,
   noSeal,
+  sandbox,
 ];
 
 export const RUN_FLAGS: readonly FlagDef[] = [input, output, numReduceTasks, conf, workers, noSeal];

@@ -25,6 +25,8 @@ export interface CommonJobArgs {
   workers: number | undefined;
   /** False with --no-seal. */
   seal: boolean;
+  /** --sandbox; "none" when not given. */
+  sandbox: "none" | "bwrap" | "docker";
   /** Things that were accepted but ignored, to print before the job starts. */
   warnings: string[];
 }
@@ -104,8 +106,23 @@ function commonArgs(scanned: ScannedArgs): CommonJobArgs {
     workers:
       rawWorkers === undefined ? undefined : wholeNumber("--workers", rawWorkers, 1, MAX_WORKERS),
     seal: !scanned.values.has("no-seal"),
+    sandbox: sandboxKind(one(scanned, "sandbox")),
     warnings: [],
   };
+}
+
+const SANDBOXES = ["none", "bwrap", "docker"] as const;
+
+function sandboxKind(raw: string | undefined): (typeof SANDBOXES)[number] {
+  if (raw === undefined) return "none";
+  const kind = SANDBOXES.find((k) => k === raw);
+  if (!kind) {
+    throw new UsageError(
+      "ERR_BAD_VALUE",
+      `--sandbox: expected none, bwrap or docker, got '${raw}'`,
+    );
+  }
+  return kind;
 }
 
 function unexpected(positional: ScannedArgs["positionals"][number], command: string): UsageError {

@@ -1,7 +1,8 @@
 // Runs one parsed job locally: builds the spec, shows progress, prints the summary.
 import os from "node:os";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
-import type { JobResult, LocalJobOptions } from "../local/types.ts";
+import { ensureImage } from "@tormr/sandbox/images";
+import type { JobResult, LocalJobOptions, SandboxChoice } from "../local/types.ts";
 import { buildJobSpec } from "./build-spec.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
 import type { RunArgs, StreamingArgs } from "./hadoop-args.ts";
@@ -43,9 +44,11 @@ export async function runJob(
   const watch = (options.watchInterrupts ?? watchInterrupts)();
   const controller = new AbortController();
   try {
+    const sandbox = await sandboxChoice(args.sandbox, stderr);
     const job = options.runLocalJob(spec, {
       workers,
       seal: args.seal,
+      ...(sandbox ? { sandbox } : {}),
       onProgress: (p) => progress.update(p),
       signal: controller.signal,
     });
@@ -80,3 +83,14 @@ async function settled(job: Promise<unknown>, graceMs: number): Promise<void> {
 }
 
 function noop(): void {}
+
+/** The sandbox a run asked for; Docker's Python image is built here (once per content hash). */
+async function sandboxChoice(
+  kind: "none" | "bwrap" | "docker",
+  stderr: NodeJS.WritableStream,
+): Promise<SandboxChoice | undefined> {
+  if (kind === "none") return undefined;
+  if (kind === "bwrap") return { kind };
+  stderr.write("tormr: preparing the Docker image for the sandbox\n");
+  return { kind, image: await ensureImage("python") };
+}
