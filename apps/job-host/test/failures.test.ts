@@ -171,7 +171,7 @@ describe("retries and failures", () => {
         output: ws.output,
         task: {
           kind: "streaming",
-          mapper: "sh -c 'echo reporter:status:sleeping >&2; sleep 30; cat'",
+          mapper: "sh -c 'echo reporter:status:sleeping >&2; sleep 37; cat'",
           reducer: "cat",
         },
         numReduceTasks: 1,
@@ -183,12 +183,13 @@ describe("retries and failures", () => {
     );
     await expect(job).rejects.toMatchObject({ code: "ERR_CANCELLED" });
     expect(existsSync(ws.output)).toBe(false);
-    // The mappers died with their workers: no `sleep 30` is left behind.
+    // The mappers died with their workers: no `sleep 37` is left behind. Exact match: other
+    // programs on the machine (say a `sleep 300`) are not ours.
     const { execFileSync } = await import("node:child_process");
     const sleepers = () =>
       execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
         .split("\n")
-        .filter((l) => l.startsWith("sleep 30"));
+        .filter((l) => l.trim() === "sleep 37");
     // Killed at once, but give the kernel a moment to reap them.
     for (let i = 0; i < 20 && sleepers().length > 0; i++)
       await new Promise((r) => setTimeout(r, 100));
