@@ -81,6 +81,22 @@ export function xchachaEncrypt(
   return sealed;
 }
 
+/** The checks both decryptions share: argument shapes, then a tag to verify at all. */
+function checkSealedArguments(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  aad: Uint8Array | undefined,
+): void {
+  checkArguments(key, nonce, "sealed", sealed, aad);
+  if (sealed.length < TAG_LENGTH) {
+    throw new DecryptError(
+      "ERR_BUCKET_TAMPERED",
+      `sealed data of ${sealed.length} bytes has no tag`,
+    );
+  }
+}
+
 /**
  * XChaCha20-Poly1305 decryption (draft §2.3) of ciphertext ‖ tag.
  *
@@ -92,13 +108,7 @@ export function xchachaDecrypt(
   sealed: Uint8Array,
   aad?: Uint8Array,
 ): Buffer {
-  checkArguments(key, nonce, "sealed", sealed, aad);
-  if (sealed.length < TAG_LENGTH) {
-    throw new DecryptError(
-      "ERR_BUCKET_TAMPERED",
-      `sealed data of ${sealed.length} bytes has no tag`,
-    );
-  }
+  checkSealedArguments(key, nonce, sealed, aad);
   const split = sealed.length - TAG_LENGTH;
   const subkey = hchacha20(key, nonce.subarray(0, 16));
   const plaintext = ietfOpen(
@@ -134,13 +144,7 @@ export function xchachaDecryptReference(
   sealed: Uint8Array,
   aad?: Uint8Array,
 ): Buffer {
-  checkArguments(key, nonce, "sealed", sealed, aad);
-  if (sealed.length < TAG_LENGTH) {
-    throw new DecryptError(
-      "ERR_BUCKET_TAMPERED",
-      `sealed data of ${sealed.length} bytes has no tag`,
-    );
-  }
+  checkSealedArguments(key, nonce, sealed, aad);
   let plaintext: Uint8Array;
   try {
     plaintext = xchacha20poly1305(key, nonce, aad).decrypt(sealed);
