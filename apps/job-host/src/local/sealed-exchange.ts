@@ -31,7 +31,7 @@ import type { Split } from "@tormr/mapreduce/splits";
 import type { SealedOutput, TaskExchange, WorkerKeys } from "@tormr/protocol/task-exchange";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
-import { through } from "./through.ts";
+import { through } from "@tormr/task-runner/through";
 
 /** How long a grant lives. A task attempt must finish its uploads within it. */
 const GRANT_TTL_SECONDS = 3600;

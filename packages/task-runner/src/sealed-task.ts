@@ -1,6 +1,7 @@
 // A worker's side of a sealed task: fetch and open its input buckets, run the engine, seal and store its outputs.
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
+import type { Agent } from "node:http";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -33,8 +34,12 @@ export interface WorkerIdentity {
 /** Partitions fetched at once by a reduce: enough to hide a circuit's latency, few enough to be fair. */
 const PARALLEL_DOWNLOADS = 4;
 
-function clientFor(exchange: TaskExchange, identity: WorkerIdentity): StoreClient {
-  return new StoreClient({ baseUrl: exchange.storeUrl, identity: identity.signing });
+function clientFor(exchange: TaskExchange, identity: WorkerIdentity, agent?: Agent): StoreClient {
+  return new StoreClient({
+    baseUrl: exchange.storeUrl,
+    identity: identity.signing,
+    ...(agent ? { agent } : {}),
+  });
 }
 
 /** A bucket's plaintext, opened as it downloads; a tampered bucket fails the stream. */
@@ -76,8 +81,9 @@ export async function runSealedMap(
   options: MapTaskOptions,
   exchange: TaskExchange,
   identity: WorkerIdentity,
+  agent?: Agent,
 ): Promise<MapTaskResult & { sealed: SealedOutput[] }> {
-  const client = clientFor(exchange, identity);
+  const client = clientFor(exchange, identity, agent);
   const result = await runMapTask({
     ...options,
     openSegment: (_segment, index) => {
@@ -99,8 +105,9 @@ export async function runSealedReduce(
   options: ReduceTaskOptions,
   exchange: TaskExchange,
   identity: WorkerIdentity,
+  agent?: Agent,
 ): Promise<ReduceTaskResult & { sealed: SealedOutput[] }> {
-  const client = clientFor(exchange, identity);
+  const client = clientFor(exchange, identity, agent);
   // The merge reads its runs by byte range, so each opened partition lands in the task's folder first.
   await mkdir(options.taskDir, { recursive: true });
   const segments: RunSegment[] = new Array(exchange.inputs.length);

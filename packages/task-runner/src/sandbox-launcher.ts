@@ -1,6 +1,11 @@
 // Starts a task's streaming programs inside a sandbox: its working folder read-only at /job, nothing else of the host.
 import type { Launcher } from "@tormr/mapreduce/streaming-process";
-import { DEFAULT_PATH, type Sandbox, type SandboxLimits } from "@tormr/sandbox/sandbox";
+import {
+  DEFAULT_PATH,
+  type Sandbox,
+  type SandboxLimits,
+  type SandboxProcess,
+} from "@tormr/sandbox/sandbox";
 
 /** What a local run gives each sandboxed program unless told otherwise. */
 export const DEFAULT_TASK_LIMITS: SandboxLimits = {
@@ -26,7 +31,12 @@ export function sandboxedEnv(env: NodeJS.ProcessEnv, host: NodeJS.ProcessEnv = p
 
 export function sandboxLauncher(
   sandbox: Sandbox,
-  options: { limits?: SandboxLimits; image?: string } = {},
+  options: {
+    limits?: SandboxLimits;
+    image?: string;
+    /** Told of each sandboxed program as it starts, e.g. to record its container id. */
+    onSpawn?: (process: SandboxProcess) => void;
+  } = {},
 ): Launcher {
   return (command, { cwd, env }) => {
     const child = sandbox.spawn({
@@ -37,6 +47,7 @@ export function sandboxLauncher(
       limits: options.limits ?? DEFAULT_TASK_LIMITS,
       ...(options.image ? { image: options.image } : {}),
     });
+    options.onSpawn?.(child);
     return {
       stdin: child.stdin,
       stdout: child.stdout,

@@ -1,0 +1,209 @@
+// The job host's worker API: joining a job, the task loop, heartbeats and results (zod schemas, paths, errors).
+import { z } from "zod";
+import { errorBodySchema } from "./store-api.ts";
+import { sealedOutputSchema, taskExchangeSchema, workerKeysSchema } from "./task-exchange.ts";
+import { PROTOCOL_VERSION } from "./version.ts";
+
+/** Every path of the worker API. The bucket store (`/buckets/…`) shares its listener. */
+export const WORKER_PATHS = {
+  challenge: "/v1/join/challenge",
+  join: "/v1/join",
+  next: "/v1/tasks/next",
+  leave: "/v1/leave",
+  /** `/v1/attempts/<attemptId>/heartbeat` */
+  heartbeat: (attemptId: string) => `/v1/attempts/${encodeURIComponent(attemptId)}/heartbeat`,
+  /** `/v1/attempts/<attemptId>/result` */
+  result: (attemptId: string) => `/v1/attempts/${encodeURIComponent(attemptId)}/result`,
+  /** `/v1/code/<sha256 hex>`: the job's code bundle, a tar file. */
+  code: (digest: string) => `/v1/code/${digest}`,
+} as const;
+
+const v = z.literal(PROTOCOL_VERSION);
+const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "expected base64url");
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "expected a sha256 hex digest");
+/** What the board hands a worker, and `tormr host` prints: 32 random bytes, base64url. */
+export const joinTicketSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "expected a join ticket");
+export const attemptIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "expected an attempt id");
+
+/**
+ * The job as a worker sees it: the commands and settings, never the requester's paths.
+ * `files` and `module` name entries of the code bundle.
+ */
+export const workerJobSchema = z.object({
+  id: z.string().regex(/^job_[0-9A-Za-z]+_[0-9]{4,}$/),
+  task: z.discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("streaming"),
+      mapper: z.string().min(1),
+      combiner: z.string().min(1).optional(),
+      reducer: z.string().min(1).optional(),
+    }),
+    z.object({ kind: z.literal("js"), module: z.string().min(1) }),
+  ]),
+  numReduceTasks: z.number().int().min(0),
+  files: z.array(z.string().min(1)),
+  cmdenv: z.record(z.string(), z.string()),
+  conf: z.record(z.string(), z.string()),
+  /** sha256 of the code bundle: the worker checks it before it runs anything. */
+  codeDigest: sha256Hex,
+  codeBytes: z.number().int().nonnegative(),
+  /** The sandbox image the job's programs run in, e.g. `tormr/python:<hash>`. */
+  image: z.string().min(1),
+});
+export type WorkerJob = z.infer<typeof workerJobSchema>;
+
+// 1. Join: ask for a challenge with the ticket, check the job, sign, join.
+export const challengeRequestSchema = z.object({ v, ticket: joinTicketSchema });
+export const challengeResponseSchema = z.object({
+  v,
+  challenge: base64url,
+  /** Shown to the volunteer, and checked against the allow-list, before the worker joins. */
+  job: workerJobSchema,
+});
+
+/** The bytes a worker signs with its Ed25519 key to join: bound to the ticket, challenge and its keys. */
+export function joinStatement(ticket: string, challenge: string, keys: WorkerKeysWire): Buffer {
+  return Buffer.from(
+    `tormr-join/v${PROTOCOL_VERSION}\n${ticket}\n${challenge}\n${keys.signing}\n${keys.wrapping}`,
+  );
+}
+type WorkerKeysWire = z.infer<typeof workerKeysSchema>;
+
+export const joinRequestSchema = z.object({
+  v,
+  ticket: joinTicketSchema,
+  challenge: base64url,
+  keys: workerKeysSchema,
+  /** Ed25519 signature (base64url) over `joinStatement(ticket, challenge, keys)`. */
+  signature: base64url,
+  /** What the worker can run: shown to the requester, used to size tasks. */
+  capabilities: z.object({
+    sandbox: z.enum(["docker", "bwrap", "none"]),
+    slots: z.number().int().min(1).max(64),
+    memoryBytes: z.number().int().positive(),
+  }),
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export const joinResponseSchema = z.object({
+  v,
+  /** Bearer token for every later call of this worker. */
+  session: base64url,
+  pseudonym: z.string(),
+  job: workerJobSchema,
+  /** The job host's grant-signing Ed25519 public key (base64url). */
+  grantKey: base64url,
+  /** How often a running attempt must heartbeat, and after how long silence it is lost. */
+  heartbeatMs: z.number().int().positive(),
+  timeoutMs: z.number().int().positive(),
+  /** How long `next` holds a request open when there is no task. */
+  pollMs: z.number().int().positive(),
+});
+export type JoinResponse = z.infer<typeof joinResponseSchema>;
+
+// 2. The task loop.
+export const nextRequestSchema = z.object({ v });
+export const assignmentSchema = z.object({
+  attemptId: attemptIdSchema,
+  type: z.enum(["map", "reduce"]),
+  /** The split (map) or partition (reduce). */
+  index: z.number().int().nonnegative(),
+  attempt: z.number().int().nonnegative(),
+  /**
+   * Map: each segment's input file name and byte range, for `mapreduce_map_input_file`,
+   * `…_start` and `…_length`. Only the file's base name: the requester's folders stay hers.
+   */
+  segments: z.array(
+    z.object({
+      name: z.string(),
+      start: z.number().int().nonnegative(),
+      length: z.number().int().nonnegative(),
+    }),
+  ),
+  exchange: taskExchangeSchema,
+});
+export type Assignment = z.infer<typeof assignmentSchema>;
+export const nextResponseSchema = z.object({
+  v,
+  /** `task` when there is one; `wait` to ask again; `done` when the job is over for this worker. */
+  state: z.enum(["task", "wait", "done"]),
+  task: assignmentSchema.optional(),
+  /** Why `done`: the job succeeded, failed, was cancelled, or this worker was removed. */
+  reason: z.string().optional(),
+});
+export type NextResponse = z.infer<typeof nextResponseSchema>;
+
+export const heartbeatRequestSchema = z.object({
+  v,
+  status: z.string().max(1000).optional(),
+  bytesIn: z.number().int().nonnegative().optional(),
+  bytesOut: z.number().int().nonnegative().optional(),
+});
+export const heartbeatResponseSchema = z.object({
+  v,
+  /** Stop this attempt: another won, the job ended, or the attempt was declared lost. */
+  cancel: z.boolean(),
+  reason: z.string().optional(),
+});
+
+export const sandboxRecordSchema = z.object({
+  kind: z.enum(["docker", "bwrap", "none"]),
+  containerId: z.string().max(200).optional(),
+});
+export type SandboxRecord = z.infer<typeof sandboxRecordSchema>;
+
+const counterRecordSchema = z.record(z.string(), z.record(z.string(), z.number()));
+
+export const resultRequestSchema = z.discriminatedUnion("outcome", [
+  z.object({
+    v,
+    outcome: z.literal("succeeded"),
+    outputs: z.array(sealedOutputSchema),
+    counters: counterRecordSchema,
+    outputRecords: z.number().int().nonnegative(),
+    sandbox: sandboxRecordSchema,
+  }),
+  z.object({
+    v,
+    outcome: z.literal("failed"),
+    error: z.object({
+      code: z.string().max(100),
+      message: z.string().max(4000),
+      exitCode: z.number().int().nullable(),
+      stderrTail: z.string().max(16_000),
+      /** The sandbox's reason for a kill: memory, pids, cpu, timeout. */
+      reason: z.string().max(100).optional(),
+    }),
+    sandbox: sandboxRecordSchema,
+  }),
+  /** The worker is shutting down and gives the attempt back: it does not count as a failure. */
+  z.object({ v, outcome: z.literal("returned") }),
+]);
+export type ResultRequest = z.infer<typeof resultRequestSchema>;
+export const resultResponseSchema = z.object({
+  v,
+  /** For a success: did this attempt's output win its task? A speculative loser gets false. */
+  committed: z.boolean(),
+});
+
+export const leaveRequestSchema = z.object({ v });
+export const okResponseSchema = z.object({ v });
+
+/** Every worker API error: the store's error body (a stable code and a message). */
+export const workerErrorSchema = errorBodySchema;
+
+/** Stable codes of the worker API's refusals. */
+export type WorkerApiCode =
+  | "ERR_BAD_MESSAGE"
+  | "ERR_PROTOCOL_VERSION"
+  | "ERR_TICKET"
+  | "ERR_CHALLENGE"
+  | "ERR_SIGNATURE"
+  | "ERR_SESSION"
+  | "ERR_WORKER_REMOVED"
+  | "ERR_UNKNOWN_ATTEMPT"
+  | "ERR_NOT_YOUR_ATTEMPT"
+  | "ERR_ATTEMPT_OVER"
+  | "ERR_BAD_RESULT"
+  | "ERR_NOT_FOUND"
+  | "ERR_TOO_LARGE";

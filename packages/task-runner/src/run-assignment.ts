@@ -1,0 +1,135 @@
+// Runs one assignment on a worker: the job rebuilt from its bundle, the sandboxed map or reduce, its result report.
+import type { Agent } from "node:http";
+import { join } from "node:path";
+import { MapReduceError } from "@tormr/mapreduce/errors";
+import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import { TaskFailure } from "@tormr/mapreduce/task-failure";
+import type {
+  Assignment,
+  ResultRequest,
+  SandboxRecord,
+  WorkerJob,
+} from "@tormr/protocol/worker-api";
+import type { Sandbox, SandboxLimits } from "@tormr/sandbox/sandbox";
+import { sandboxLauncher } from "./sandbox-launcher.ts";
+import { runSealedMap, runSealedReduce, type WorkerIdentity } from "./sealed-task.ts";
+
+export type AssignmentResult = ResultRequest extends infer R
+  ? R extends { outcome: "succeeded" | "failed" }
+    ? Omit<R, "v">
+    : never
+  : never;
+
+export interface AssignmentRun {
+  job: WorkerJob;
+  /** Where the job's code bundle was unpacked (checked against its digest). */
+  codeDir: string;
+  assignment: Assignment;
+  identity: WorkerIdentity;
+  /** An empty folder of this attempt's own; the caller removes it afterwards. */
+  taskDir: string;
+  /** The sandbox the job's programs run in, or none (`--unsafe-no-sandbox`). */
+  sandbox?: { sandbox: Sandbox; limits: SandboxLimits; image: string };
+  /** The transport to the bucket store, e.g. a SOCKS agent for Tor. */
+  agent?: Agent;
+  onStatus?: (status: string) => void;
+}
+
+/** The job as the engine takes it: the bundle's files in place of the requester's paths. */
+export function localJobSpec(job: WorkerJob, codeDir: string): JobSpec {
+  return {
+    id: job.id,
+    // The worker never reads inputs by path: every segment comes from its sealed bucket.
+    inputs: ["/nonexistent-input"],
+    output: "/nonexistent-output",
+    task:
+      job.task.kind === "js" ? { kind: "js", module: join(codeDir, job.task.module) } : job.task,
+    numReduceTasks: job.numReduceTasks,
+    files: job.files.map((name) => join(codeDir, name)),
+    cmdenv: job.cmdenv,
+    conf: job.conf,
+  };
+}
+
+/** Runs the assignment to its end and says how it went; it never throws for a task's own failure. */
+export async function runAssignment(run: AssignmentRun): Promise<AssignmentResult> {
+  const { assignment } = run;
+  const record: SandboxRecord = { kind: run.sandbox?.sandbox.kind ?? "none" };
+  const launch = run.sandbox
+    ? sandboxLauncher(run.sandbox.sandbox, {
+        limits: run.sandbox.limits,
+        image: run.sandbox.image,
+        onSpawn: (child) => {
+          if (child.containerId) record.containerId = child.containerId;
+        },
+      })
+    : undefined;
+  const job = localJobSpec(run.job, run.codeDir);
+  const common = {
+    job,
+    attempt: assignment.attempt,
+    taskDir: run.taskDir,
+    ...(run.onStatus ? { onStatus: run.onStatus } : {}),
+    ...(launch ? { launch } : {}),
+  };
+  const exchange = { ...assignment.exchange };
+  try {
+    if (assignment.type === "map") {
+      const split = {
+        index: assignment.index,
+        bytes: 0,
+        segments: assignment.segments.map((s) => ({
+          path: s.name,
+          start: s.start,
+          end: s.start + s.length,
+        })),
+      };
+      const result = await runSealedMap(
+        { ...common, split, outputDir: join(run.taskDir, "out") },
+        exchange,
+        run.identity,
+        run.agent,
+      );
+      return {
+        outcome: "succeeded",
+        outputs: result.sealed,
+        counters: result.counters,
+        outputRecords: result.sealed.reduce((sum, o) => sum + o.records, 0),
+        sandbox: record,
+      };
+    }
+    const result = await runSealedReduce(
+      {
+        ...common,
+        partition: assignment.index,
+        inputs: [],
+        outputPath: join(run.taskDir, "part"),
+      },
+      exchange,
+      run.identity,
+      run.agent,
+    );
+    return {
+      outcome: "succeeded",
+      outputs: result.sealed,
+      counters: result.counters,
+      outputRecords: result.records,
+      sandbox: record,
+    };
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    const reason = /over its sandbox's (\w+) limit/.exec(e.message)?.[1];
+    return {
+      outcome: "failed",
+      error: {
+        code:
+          e instanceof MapReduceError ? e.code : ((e as { code?: string }).code ?? "ERR_INTERNAL"),
+        message: e.message.slice(0, 4000),
+        exitCode: e instanceof TaskFailure ? e.exitCode : null,
+        stderrTail: (e instanceof TaskFailure ? e.stderrTail : (e.stack ?? "")).slice(-16_000),
+        ...(reason ? { reason } : {}),
+      },
+      sandbox: record,
+    };
+  }
+}
