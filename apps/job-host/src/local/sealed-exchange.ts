@@ -29,9 +29,9 @@ import { countLines } from "@tormr/mapreduce/byte-string";
 import { readSegment } from "@tormr/mapreduce/input-reader";
 import type { Split } from "@tormr/mapreduce/splits";
 import type { SealedOutput, TaskExchange, WorkerKeys } from "@tormr/protocol/task-exchange";
+import { through } from "@tormr/task-runner/through";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
-import { through } from "@tormr/task-runner/through";
 
 /** How long a grant lives. A task attempt must finish its uploads within it. */
 const GRANT_TTL_SECONDS = 3600;

@@ -8,9 +8,9 @@ import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import { BwrapSandbox } from "@tormr/sandbox/bwrap";
 import { DockerSandbox } from "@tormr/sandbox/docker";
 import type { Sandbox } from "@tormr/sandbox/sandbox";
-import type { TaskRequest, TaskResult, WorkerMessage } from "./messages.ts";
 import { sandboxLauncher } from "@tormr/task-runner/sandbox-launcher";
 import { runSealedMap, runSealedReduce, type WorkerIdentity } from "@tormr/task-runner/sealed-task";
+import type { TaskRequest, TaskResult, WorkerMessage } from "./messages.ts";
 import type { SandboxChoice } from "./types.ts";
 
 function send(message: WorkerMessage | { type: "done"; id: number; result: TaskResult }): void {
