@@ -3,6 +3,7 @@ import type { Agent } from "node:http";
 import { join } from "node:path";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import { type Launcher, shellLauncher } from "@tormr/mapreduce/streaming-process";
 import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import type {
   Assignment,
@@ -33,6 +34,19 @@ export interface AssignmentRun {
   /** The transport to the bucket store, e.g. a SOCKS agent for Tor. */
   agent?: Agent;
   onStatus?: (status: string) => void;
+  /** Aborting kills the attempt's programs; the attempt then fails (the caller knows why). */
+  signal?: AbortSignal;
+}
+
+/** Wraps a launcher so that every program it started can be killed at once. */
+function killable(launch: Launcher, signal: AbortSignal | undefined): Launcher {
+  if (!signal) return launch;
+  return (command, options) => {
+    const program = launch(command, options);
+    if (signal.aborted) program.kill();
+    else signal.addEventListener("abort", () => program.kill(), { once: true });
+    return program;
+  };
 }
 
 /** The job as the engine takes it: the bundle's files in place of the requester's paths. */
@@ -55,22 +69,25 @@ export function localJobSpec(job: WorkerJob, codeDir: string): JobSpec {
 export async function runAssignment(run: AssignmentRun): Promise<AssignmentResult> {
   const { assignment } = run;
   const record: SandboxRecord = { kind: run.sandbox?.sandbox.kind ?? "none" };
-  const launch = run.sandbox
-    ? sandboxLauncher(run.sandbox.sandbox, {
-        limits: run.sandbox.limits,
-        image: run.sandbox.image,
-        onSpawn: (child) => {
-          if (child.containerId) record.containerId = child.containerId;
-        },
-      })
-    : undefined;
+  const launch = killable(
+    run.sandbox
+      ? sandboxLauncher(run.sandbox.sandbox, {
+          limits: run.sandbox.limits,
+          image: run.sandbox.image,
+          onSpawn: (child) => {
+            if (child.containerId) record.containerId = child.containerId;
+          },
+        })
+      : shellLauncher,
+    run.signal,
+  );
   const job = localJobSpec(run.job, run.codeDir);
   const common = {
     job,
     attempt: assignment.attempt,
     taskDir: run.taskDir,
     ...(run.onStatus ? { onStatus: run.onStatus } : {}),
-    ...(launch ? { launch } : {}),
+    launch,
   };
   const exchange = { ...assignment.exchange };
   try {

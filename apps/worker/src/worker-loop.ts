@@ -1,0 +1,256 @@
+// The worker's task loop: join a job with a ticket, then poll, run, heartbeat and report until the job is over.
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import type { Agent } from "node:http";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Assignment, WorkerJob } from "@tormr/protocol/worker-api";
+import { WorkerApiError, WorkerClient } from "@tormr/protocol/worker-client";
+import type { Sandbox, SandboxLimits } from "@tormr/sandbox/sandbox";
+import { unpackBundle } from "@tormr/task-runner/code-bundle";
+import { type AssignmentResult, runAssignment } from "@tormr/task-runner/run-assignment";
+import type { WorkerIdentity } from "./identity.ts";
+
+export interface WorkerLoopOptions {
+  /** The job host's worker URL, e.g. `http://127.0.0.1:7311`. */
+  jobHost: string;
+  /** The one-time join ticket. */
+  ticket: string;
+  identity: WorkerIdentity;
+  /** Per-task folders are made and removed inside it. */
+  workDir: string;
+  /** Tasks run at once. */
+  slots: number;
+  /** Absent only with `--unsafe-no-sandbox`. */
+  sandbox?: Sandbox;
+  limits: SandboxLimits;
+  /** Advertised to the job host. */
+  memoryBytes: number;
+  /** The job's image name to a local image; throws (naming why) when it is not allowed. */
+  resolveImage: (image: string) => Promise<string>;
+  /** Sees the job after the challenge and before joining; throwing refuses the job. */
+  beforeJoin?: (job: WorkerJob) => void | Promise<void>;
+  /** Aborting stops the worker gracefully: running tasks are handed back, then it leaves. */
+  signal?: AbortSignal;
+  onEvent?: (event: WorkerEvent) => void;
+  agent?: Agent;
+  /** How long the job host may stay unreachable before the worker gives up. Default 5 minutes. */
+  patienceMs?: number;
+}
+
+export type WorkerEvent =
+  | { type: "joined"; job: WorkerJob; pseudonym: string }
+  | { type: "task-started"; attemptId: string; task: string; attempt: number }
+  | { type: "task-status"; attemptId: string; status: string }
+  | {
+      type: "task-finished";
+      attemptId: string;
+      task: string;
+      outcome: "succeeded" | "failed" | "cancelled" | "returned";
+      message?: string;
+      durationMs: number;
+      bytesIn: number;
+      bytesOut: number;
+    }
+  | { type: "left"; reason: string };
+
+export interface WorkerLoopSummary {
+  reason: string;
+  succeeded: number;
+  failed: number;
+}
+
+/** Errors after which asking again cannot help. */
+const FINAL_CODES = new Set(["ERR_SESSION", "ERR_WORKER_REMOVED", "ERR_PROTOCOL_VERSION"]);
+
+export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerLoopSummary> {
+  const client = new WorkerClient({
+    baseUrl: options.jobHost,
+    ...(options.agent ? { agent: options.agent } : {}),
+  });
+  const emit = (event: WorkerEvent) => options.onEvent?.(event);
+  const { challenge, job } = await client.challenge(options.ticket);
+  await options.beforeJoin?.(job);
+  const image = await options.resolveImage(job.image);
+  const joined = await client.join(options.ticket, challenge, options.identity, {
+    sandbox: options.sandbox?.kind ?? "none",
+    slots: options.slots,
+    memoryBytes: options.memoryBytes,
+  });
+  emit({ type: "joined", job, pseudonym: joined.pseudonym });
+
+  await mkdir(options.workDir, { recursive: true, mode: 0o700 });
+  const codeDir = await fetchCode(client, job, options.workDir);
+  const summary: WorkerLoopSummary = { reason: "", succeeded: 0, failed: 0 };
+  // One controller ends every lane: the job is over, the worker was removed, or SIGTERM.
+  const stop = new AbortController();
+  const stopWith = (reason: string) => {
+    if (!stop.signal.aborted) {
+      summary.reason = reason;
+      stop.abort();
+    }
+  };
+  options.signal?.addEventListener("abort", () => stopWith("stopped"), { once: true });
+  if (options.signal?.aborted) stopWith("stopped");
+
+  const lane = async () => {
+    let unreachableSince: number | undefined;
+    while (!stop.signal.aborted) {
+      let next: Awaited<ReturnType<WorkerClient["next"]>>;
+      try {
+        next = await client.next(stop.signal);
+        unreachableSince = undefined;
+      } catch (error) {
+        if (stop.signal.aborted) return;
+        if (error instanceof WorkerApiError && FINAL_CODES.has(error.code)) {
+          stopWith(error.message);
+          return;
+        }
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > (options.patienceMs ?? 300_000)) {
+          stopWith(`the job host stayed unreachable: ${(error as Error).message}`);
+          return;
+        }
+        await sleep(Math.min(joined.heartbeatMs, 2_000));
+        continue;
+      }
+      if (next.state === "done") {
+        stopWith(next.reason ?? "the job is over");
+        return;
+      }
+      if (next.state === "task" && next.task) {
+        const outcome = await runOne(next.task);
+        if (outcome === "succeeded") summary.succeeded++;
+        else if (outcome === "failed") summary.failed++;
+      }
+    }
+  };
+
+  const runOne = async (assignment: Assignment) => {
+    const task = `${assignment.type === "map" ? "m" : "r"}${assignment.index}`;
+    const started = performance.now();
+    emit({
+      type: "task-started",
+      attemptId: assignment.attemptId,
+      task,
+      attempt: assignment.attempt,
+    });
+    const taskDir = await mkdtemp(join(options.workDir, "attempt-"));
+    const cancel = new AbortController();
+    let cancelReason: string | undefined;
+    let status: string | undefined;
+    const beat = setInterval(() => {
+      client
+        .heartbeat(assignment.attemptId, status ? { status } : {})
+        .then((answer) => {
+          if (answer.cancel) {
+            cancelReason = answer.reason ?? "cancelled by the job host";
+            cancel.abort();
+          }
+        })
+        // A missed heartbeat is retried at the next tick; the job host tolerates a few.
+        .catch(() => {});
+    }, joined.heartbeatMs);
+    const handBack = () => cancel.abort();
+    stop.signal.addEventListener("abort", handBack, { once: true });
+    let result: AssignmentResult | undefined;
+    try {
+      result = await runAssignment({
+        job,
+        codeDir,
+        assignment,
+        identity: options.identity,
+        taskDir,
+        ...(options.sandbox
+          ? { sandbox: { sandbox: options.sandbox, limits: options.limits, image } }
+          : {}),
+        ...(options.agent ? { agent: options.agent } : {}),
+        signal: cancel.signal,
+        onStatus: (line) => {
+          status = line;
+          emit({ type: "task-status", attemptId: assignment.attemptId, status: line });
+        },
+      });
+    } finally {
+      clearInterval(beat);
+      stop.signal.removeEventListener("abort", handBack);
+      await rm(taskDir, { recursive: true, force: true });
+    }
+    const finished = (
+      outcome: "succeeded" | "failed" | "cancelled" | "returned",
+      message?: string,
+    ) => {
+      emit({
+        type: "task-finished",
+        attemptId: assignment.attemptId,
+        task,
+        outcome,
+        ...(message ? { message } : {}),
+        durationMs: performance.now() - started,
+        bytesIn: 0,
+        bytesOut:
+          result?.outcome === "succeeded" ? result.outputs.reduce((s, o) => s + o.bytes, 0) : 0,
+      });
+      return outcome;
+    };
+    if (cancelReason) return finished("cancelled", cancelReason);
+    if (cancel.signal.aborted) {
+      await report(client, assignment.attemptId, { outcome: "returned" }, options.patienceMs);
+      return finished("returned", "handed back: the worker is stopping");
+    }
+    await report(client, assignment.attemptId, result, options.patienceMs);
+    return result.outcome === "succeeded"
+      ? finished("succeeded")
+      : finished("failed", result.error.message);
+  };
+
+  await Promise.all(Array.from({ length: options.slots }, lane));
+  await client.leave().catch(() => {});
+  emit({ type: "left", reason: summary.reason });
+  return summary;
+}
+
+/** Reports a result, retrying while the job host is unreachable (it may be restarting). */
+async function report(
+  client: WorkerClient,
+  attemptId: string,
+  result: Parameters<WorkerClient["result"]>[1],
+  patienceMs = 300_000,
+): Promise<void> {
+  const since = Date.now();
+  for (;;) {
+    try {
+      await client.result(attemptId, result);
+      return;
+    } catch (error) {
+      // A refusal (the attempt is over, the result is bad) is the job host's last word on it.
+      if (error instanceof WorkerApiError && error.status >= 400) return;
+      if (Date.now() - since > patienceMs) return;
+      await sleep(1_000);
+    }
+  }
+}
+
+/** The job's code, unpacked once per digest; a bundle that does not match its digest is never used. */
+async function fetchCode(client: WorkerClient, job: WorkerJob, workDir: string): Promise<string> {
+  const dir = join(workDir, `code-${job.codeDigest}`);
+  const ready = `${dir}.verified`;
+  if (
+    await stat(ready).then(
+      () => true,
+      () => false,
+    )
+  )
+    return dir;
+  await rm(dir, { recursive: true, force: true });
+  await rm(ready, { recursive: true, force: true });
+  const tar = join(workDir, `code-${job.codeDigest}.tar`);
+  await client.downloadCode(job, tar);
+  try {
+    await unpackBundle(tar, job.codeDigest, dir);
+  } finally {
+    await rm(tar, { force: true });
+  }
+  // Written last: a crash mid-unpack leaves no marker, so the next start unpacks again.
+  await mkdir(ready);
+  return dir;
+}
