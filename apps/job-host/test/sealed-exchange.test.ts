@@ -14,7 +14,8 @@ import { planSplits } from "@tormr/mapreduce/splits";
 import { StoreClient } from "@tormr/protocol/store-client";
 import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BadResult, type IssuedTask, SealedExchange } from "../src/local/sealed-exchange.ts";
+import { SealedExchange } from "../src/local/sealed-exchange.ts";
+import { BadResult, type IssuedTask } from "../src/master/task-grants.ts";
 import { type Workspace, workspace } from "./helpers.ts";
 import { collect } from "./store-helpers.ts";
 

@@ -1,7 +1,8 @@
 // One attempt of a sealed task, as the runner sees it: made for the worker that takes it, settled when it ends.
 import type { WorkerKeys } from "@tormr/protocol/task-exchange";
+import { BadResult, type IssuedTask } from "../master/task-grants.ts";
 import type { TaskRequest } from "./messages.ts";
-import { BadResult, type IssuedTask, type SealedExchange } from "./sealed-exchange.ts";
+import type { SealedExchange } from "./sealed-exchange.ts";
 import { type Attempt, AttemptFailed } from "./worker-pool.ts";
 
 /**

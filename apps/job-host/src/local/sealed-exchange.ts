@@ -1,55 +1,30 @@
 // The master's side of a sealed job: it seals the splits into the store, issues a grant and wrapped keys
 // per attempt, commits the winners, revokes finished grants, and decrypts the output on its own side.
-import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  mapOnlyOutputId,
-  mapOutputId,
-  mapOutputPrefix,
-  reduceOutputId,
-  reduceOutputPrefix,
-  splitBucketId,
-} from "@tormr/crypto/bucket-id";
+import { splitBucketId } from "@tormr/crypto/bucket-id";
 import { newBucketKey, open, seal } from "@tormr/crypto/bucket-seal";
-import { type GrantClaims, issueGrant } from "@tormr/crypto/grant";
-import {
-  unwrapKey,
-  wrapKey,
-  wrappedKeyFromString,
-  wrappedKeyToString,
-} from "@tormr/crypto/key-wrap";
 import { generateKeyPair, pseudonymOf, type RawKeyPair } from "@tormr/crypto/keys";
 import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
 import { countLines } from "@tormr/mapreduce/byte-string";
 import { readSegment } from "@tormr/mapreduce/input-reader";
 import type { Split } from "@tormr/mapreduce/splits";
-import type { SealedOutput, TaskExchange, WorkerKeys } from "@tormr/protocol/task-exchange";
+import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
 import { through } from "@tormr/task-runner/through";
+import {
+  checkOutputs,
+  type GrantAuthority,
+  type IssuedTask,
+  issueTask,
+  mapScope,
+  reduceScope,
+} from "../master/task-grants.ts";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
-
-/** How long a grant lives. A task attempt must finish its uploads within it. */
-const GRANT_TTL_SECONDS = 3600;
-/** What one attempt may upload in all: a bound on a runaway task, not a quota. */
-const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
-
-/** An attempt's grant, remembered so that it can be revoked when the attempt ends. */
-export interface IssuedTask {
-  task: string;
-  attempt: number;
-  exchange: TaskExchange;
-  claims: Pick<GrantClaims, "jti" | "job" | "exp">;
-}
-
-/** A worker's report of its outputs that does not match what the store holds. */
-export class BadResult extends Error {
-  override readonly name = "BadResult";
-}
 
 export class SealedExchange {
   /** The key of every committed or split bucket, held by the job host alone. */
@@ -118,45 +93,12 @@ export class SealedExchange {
     this.splitIds.set(split.index, ids);
   }
 
-  private async issue(
-    worker: WorkerKeys,
-    task: string,
-    attempt: number,
-    scope: Pick<GrantClaims, "read" | "write">,
-    inputs: string[],
-    outputIds: string[],
-  ): Promise<IssuedTask> {
-    const jti = randomBytes(16).toString("base64url");
-    const now = Math.floor(Date.now() / 1000);
-    const grant = await issueGrant(
-      this.signer,
-      {
-        iss: this.issuer,
-        aud: pseudonymOf(Buffer.from(worker.signing, "base64url")),
-        job: this.jobId,
-        task,
-        attempt,
-        ...scope,
-        maxBytes: DEFAULT_MAX_BYTES,
-        jti,
-      },
-      { ttlSeconds: GRANT_TTL_SECONDS, now },
-    );
-    const recipient = Buffer.from(worker.wrapping, "base64url");
+  private get authority(): GrantAuthority {
     return {
-      task,
-      attempt,
-      exchange: {
-        storeUrl: this.storeUrl,
-        grant,
-        inputs: inputs.map((id) => ({
-          id,
-          key: wrappedKeyToString(wrapKey(this.keyOf(id), id, recipient)),
-        })),
-        outputIds,
-        hostWrappingKey: this.wrapping.publicKey.toString("base64url"),
-      },
-      claims: { jti, job: this.jobId, exp: now + GRANT_TTL_SECONDS },
+      signer: this.signer,
+      issuer: this.issuer,
+      wrapping: this.wrapping,
+      storeUrl: this.storeUrl,
     };
   }
 
@@ -166,81 +108,35 @@ export class SealedExchange {
     return key;
   }
 
-  /** A map attempt may read exactly its split's buckets, and write only under its own attempt. */
   mapTask(map: number, attempt: number, partitions: number, worker: WorkerKeys) {
-    const inputs = this.splitIds.get(map) ?? [];
-    const outputIds =
-      partitions === 0
-        ? [mapOnlyOutputId(this.jobId, map, attempt)]
-        : Array.from({ length: partitions }, (_, p) => mapOutputId(this.jobId, map, attempt, p));
-    return this.issue(
-      worker,
-      `m${map}`,
-      attempt,
-      {
-        read: inputs.map((id) => ({ kind: "bucket" as const, id })),
-        write: [mapOutputPrefix(this.jobId, map, attempt)],
-      },
-      inputs,
-      outputIds,
-    );
+    const scope = mapScope(this.jobId, map, attempt, partitions, this.splitIds.get(map) ?? []);
+    return issueTask(this.authority, this.jobId, worker, attempt, scope, (id) => this.keyOf(id));
   }
 
-  /** A reduce attempt may read partition r of every committed map output, and write its own part. */
   reduceTask(partition: number, attempt: number, maps: number, worker: WorkerKeys) {
     const inputs = Array.from({ length: maps }, (_, map) => {
       const id = this.mapOutputs.get(map)?.[partition];
       if (!id) throw new Error(`map ${map} has no committed output`);
       return id;
     });
-    return this.issue(
-      worker,
-      `r${partition}`,
-      attempt,
-      {
-        read: [{ kind: "map-partition", job: this.jobId, partition }],
-        write: [reduceOutputPrefix(this.jobId, partition, attempt)],
-      },
-      inputs,
-      [reduceOutputId(this.jobId, partition, attempt)],
-    );
+    const scope = reduceScope(this.jobId, partition, attempt, inputs);
+    return issueTask(this.authority, this.jobId, worker, attempt, scope, (id) => this.keyOf(id));
   }
 
   /**
-   * Checks an attempt's reported outputs, then records that it won its task and takes its output
-   * keys. Every output must be the bucket its grant named, stored with the digest the worker
-   * reported, under a key wrapped to the job host. An attempt that lost (a later commit of the same
-   * task) gets `false`, and its outputs are ignored.
+   * Checks an attempt's reported outputs (see `checkOutputs`), then records that it won its task
+   * and takes its output keys. An attempt that lost (a later commit of the same task) gets `false`,
+   * and its outputs are ignored.
    * @throws BadResult when the report does not hold up: the attempt failed, the task is not committed.
    */
   async commit(issued: IssuedTask, outputs: SealedOutput[]): Promise<boolean> {
     const { task, attempt } = issued;
     const expected = issued.exchange.outputIds;
-    const got = outputs.map((o) => o.id);
-    if (got.length !== expected.length || got.some((id, i) => id !== expected[i])) {
-      throw new BadResult(
-        `${task} reported outputs [${got.join(", ")}], not [${expected.join(", ")}]`,
-      );
-    }
-    const keys = new Map<string, Buffer>();
-    for (const output of outputs) {
-      const stored = await this.store.info(output.id);
-      if (!stored) throw new BadResult(`${task} reported bucket ${output.id}, which is not stored`);
-      if (stored.digest !== output.digest) {
-        throw new BadResult(
-          `${task} reported a digest for ${output.id} that the store does not have`,
-        );
-      }
-      try {
-        keys.set(output.id, unwrapKey(wrappedKeyFromString(output.key), output.id, this.wrapping));
-      } catch {
-        throw new BadResult(`${task} sent a key for ${output.id} that does not unwrap`);
-      }
-    }
+    const keys = await checkOutputs(this.store, this.wrapping, task, expected, outputs);
     const winner = await this.store.commit(this.jobId, task, attempt);
     if (winner !== attempt) return false;
     for (const [id, key] of keys) this.keys.set(id, key);
-    if (task.startsWith("m")) this.mapOutputs.set(Number(task.slice(1)), got);
+    if (task.startsWith("m")) this.mapOutputs.set(Number(task.slice(1)), expected);
     return true;
   }
 
