@@ -257,6 +257,27 @@ export class BucketStore {
     return row.attempt;
   }
 
+  /** Deletes one bucket: its row, then its file. */
+  async removeBucket(id: string): Promise<void> {
+    await this.options.db.bucket.deleteMany({ where: { id } });
+    await this.files.remove(id);
+  }
+
+  /**
+   * Deletes a job's buckets, except those in `keep`: the database row first, so that a crash in
+   * between leaves an unreferenced file (harmless, overwritten or swept), never a row without bytes.
+   */
+  async removeJobBuckets(job: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
+    const rows = await this.options.db.bucket.findMany({ where: { job }, select: { id: true } });
+    let removed = 0;
+    for (const { id } of rows) {
+      if (keep.has(id)) continue;
+      await this.removeBucket(id);
+      removed++;
+    }
+    return removed;
+  }
+
   isCommitted(job: string, task: string, attempt: number): boolean {
     return this.commits.get(`${job}/${task}`) === attempt;
   }

@@ -10,6 +10,8 @@ import {
   HEADERS,
   recordsHeaderSchema,
 } from "@tormr/protocol/store-api";
+import { ProtocolError } from "@tormr/protocol/version";
+import { MasterError } from "../master/master-error.ts";
 import type { BucketStore, RequestCredentials } from "./bucket-store.ts";
 import { parseRange } from "./range.ts";
 import { StoreError } from "./store-error.ts";
@@ -19,6 +21,11 @@ export interface StoreServerOptions {
   log?: (message: string) => void;
   /** A connection that sends and receives nothing for this long is closed. Default 120 s. */
   idleTimeoutMs?: number;
+  /**
+   * Other endpoints on the same listener (the worker API): tried first, resolving true when they
+   * answered. Their errors are answered like the store's own.
+   */
+  routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export function createStoreServer(store: BucketStore, options: StoreServerOptions = {}): Server {
@@ -27,7 +34,10 @@ export function createStoreServer(store: BucketStore, options: StoreServerOption
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 });
   server.setTimeout(options.idleTimeoutMs ?? 120_000);
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
-    route(store, req, res, expectsContinue).catch((error: unknown) => sendError(res, error, log));
+    const other = options.routes?.(req, res) ?? Promise.resolve(false);
+    other
+      .then((answered) => (answered ? undefined : route(store, req, res, expectsContinue)))
+      .catch((error: unknown) => sendError(res, error, log));
   };
   // `Expect: 100-continue`: a PUT is authorized before its body is sent, so a refused upload costs nothing.
   server.on("checkContinue", (req, res) => handle(req, res, true));
@@ -107,7 +117,11 @@ async function sendBody(body: NodeJS.ReadableStream, res: ServerResponse): Promi
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: BucketInfo | ErrorBody): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: BucketInfo | ErrorBody | object,
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json",
@@ -120,8 +134,11 @@ function sendJson(res: ServerResponse, status: number, body: BucketInfo | ErrorB
 function sendError(res: ServerResponse, error: unknown, log: (message: string) => void): void {
   let status: number;
   let body: ErrorBody;
-  if (error instanceof StoreError || error instanceof GrantError) {
+  if (error instanceof StoreError || error instanceof GrantError || error instanceof MasterError) {
     status = error.status;
+    body = { code: error.code, message: error.message };
+  } else if (error instanceof ProtocolError) {
+    status = 400;
     body = { code: error.code, message: error.message };
   } else if (error instanceof CryptoError && error.code === "ERR_CRYPTO_ARGUMENT") {
     status = 400;
@@ -147,7 +164,7 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? undefined : value;
 }
 
-function bearer(value: string | string[] | undefined): string | undefined {
+export function bearer(value: string | string[] | undefined): string | undefined {
   const text = single(value);
   if (!text?.startsWith("Bearer ")) return undefined;
   return text.slice("Bearer ".length).trim();

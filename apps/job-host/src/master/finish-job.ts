@@ -1,0 +1,100 @@
+// The end of a job: on success the output parts are opened into the output folder with `_SUCCESS`; either way the intermediate buckets go.
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { open } from "@tormr/crypto/bucket-seal";
+import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
+import type { RawKeyPair } from "@tormr/crypto/keys";
+import type { JobHostDb } from "@tormr/db/job-host";
+import { Counters } from "@tormr/mapreduce/counters";
+import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import { partName } from "@tormr/mapreduce/task-env";
+import type { BucketStore } from "../store/bucket-store.ts";
+
+export type JobOutcome = { state: "succeeded" } | { state: "failed" | "cancelled"; error: string };
+
+/**
+ * Finishes a job. Success: each committed part is decrypted into `_temporary`, renamed to
+ * `part-NNNNN`, and `_SUCCESS` written last, so a crash midway is redone from the start (the
+ * buckets are still there). Failure or cancel: the output folder is removed. Then every bucket of
+ * the job is deleted and the job row gets its final state, counters and expiry.
+ * A failure to write the output (a full disk) fails the job with that message instead.
+ */
+export async function finishJob(
+  db: JobHostDb,
+  store: BucketStore,
+  host: RawKeyPair,
+  job: { id: string; spec: string; maps: number; reduces: number },
+  outcome: JobOutcome,
+  retentionMs: number,
+): Promise<JobOutcome> {
+  const spec = JSON.parse(job.spec) as JobSpec;
+  let final = outcome;
+  let counters: string | null = null;
+  if (outcome.state === "succeeded") {
+    try {
+      counters = await writeOutput(db, store, host, job, spec.output);
+    } catch (error) {
+      final = {
+        state: "failed",
+        error: `writing the output to ${spec.output} failed: ${(error as Error).message}`,
+      };
+    }
+  }
+  if (final.state !== "succeeded") await rm(spec.output, { recursive: true, force: true });
+  await store.removeJobBuckets(job.id);
+  await db.job.update({
+    where: { id: job.id },
+    data: {
+      state: final.state,
+      error: final.state === "succeeded" ? null : final.error,
+      counters,
+      finishedAt: new Date(),
+      expiresAt: new Date(Date.now() + retentionMs),
+    },
+  });
+  return final;
+}
+
+async function writeOutput(
+  db: JobHostDb,
+  store: BucketStore,
+  host: RawKeyPair,
+  job: { id: string; maps: number; reduces: number },
+  output: string,
+): Promise<string> {
+  const tasks = await db.task.findMany({
+    where: { job: job.id, kind: job.reduces === 0 ? "map" : "reduce" },
+    orderBy: { index: "asc" },
+  });
+  const counters = new Counters();
+  for (const task of await db.task.findMany({
+    where: { job: job.id },
+    select: { counters: true },
+  })) {
+    if (task.counters) counters.merge(JSON.parse(task.counters));
+  }
+  const staging = join(output, "_temporary");
+  await mkdir(staging, { recursive: true });
+  for (const task of tasks) {
+    const final = join(output, partName(task.index));
+    if (
+      await stat(final).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
+    const id = (JSON.parse(task.outputs ?? "[]") as string[])[0];
+    const row = id ? await db.bucket.findUnique({ where: { id }, select: { key: true } }) : null;
+    if (!id || !row?.key) throw new Error(`${task.name} has no committed output bucket`);
+    const key = unwrapKey(wrappedKeyFromString(row.key), id, host);
+    const staged = join(staging, partName(task.index));
+    await pipeline(store.readOwn(id), open(key, id), createWriteStream(staged, { mode: 0o644 }));
+    await rename(staged, final);
+  }
+  await rm(staging, { recursive: true, force: true });
+  await writeFile(join(output, "_SUCCESS"), "");
+  return JSON.stringify(counters.toJSON());
+}

@@ -1,0 +1,90 @@
+// A job host: its database, keys, bucket store and master, with the worker API and the store on one listener.
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
+import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
+import { BucketStore } from "../store/bucket-store.ts";
+import { createStoreServer } from "../store/http-server.ts";
+import { Master } from "./master.ts";
+import type { MasterSettings } from "./settings.ts";
+import { workerRoutes } from "./worker-routes.ts";
+
+export interface JobHostOptions {
+  /** Everything the job host keeps: database, keys (0600), buckets and code bundles. */
+  stateDir: string;
+  /** The worker listener's port on 127.0.0.1; 0 picks a free one. */
+  port?: number;
+  settings?: Partial<MasterSettings>;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface JobHost {
+  /** Where workers connect (the worker API and the bucket store). */
+  workerUrl: string;
+  master: Master;
+  store: BucketStore;
+  db: JobHostDb;
+  close(): Promise<void>;
+}
+
+export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
+  const { identity } = await loadOrCreateIdentity(join(options.stateDir, "keys"));
+  const db = await openJobHostDb(join(options.stateDir, "job-host.db"));
+  let server: Server | undefined;
+  try {
+    const issuer = `tormr-job-host-${identity.pseudonym.slice(0, 16)}`;
+    const store = await BucketStore.open({
+      root: join(options.stateDir, "buckets"),
+      db,
+      hostKey: identity.signing,
+      issuer,
+    });
+    // The listener comes first: grants name the store's URL, so the port must be known.
+    const routes: { handler?: ReturnType<typeof workerRoutes> } = {};
+    server = createStoreServer(store, {
+      routes: (req, res) => routes.handler?.(req, res) ?? Promise.resolve(false),
+      ...(options.log
+        ? { log: (message: string) => options.log?.({ event: "error", message }) }
+        : {}),
+    });
+    const listening = server;
+    await new Promise<void>((resolve, reject) => {
+      listening.once("error", reject);
+      listening.listen(options.port ?? 0, "127.0.0.1", resolve);
+    });
+    const { port } = server.address() as AddressInfo;
+    const workerUrl = `http://127.0.0.1:${port}`;
+    const master = await Master.open({
+      db,
+      store,
+      authority: {
+        signer: identity.signing,
+        wrapping: identity.wrapping,
+        issuer,
+        storeUrl: workerUrl,
+      },
+      stateDir: options.stateDir,
+      ...(options.settings ? { settings: options.settings } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    routes.handler = workerRoutes(master);
+    return {
+      workerUrl,
+      master,
+      store,
+      db,
+      close: async () => {
+        await master.close();
+        listening.closeAllConnections();
+        await new Promise((resolve) => listening.close(resolve));
+        await store.settled();
+        await db.$disconnect();
+      },
+    };
+  } catch (error) {
+    server?.close();
+    await db.$disconnect();
+    throw error;
+  }
+}

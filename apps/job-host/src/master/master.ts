@@ -1,0 +1,800 @@
+// The master: durable jobs, tasks and attempts in the job host's database, handed to joined workers one attempt at a time.
+import { createHash, randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { join } from "node:path";
+import {
+  unwrapKey,
+  wrapKey,
+  wrappedKeyFromString,
+  wrappedKeyToString,
+} from "@tormr/crypto/key-wrap";
+import type { JobHostDb } from "@tormr/db/job-host";
+import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
+import type { Split } from "@tormr/mapreduce/splits";
+import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
+import type {
+  Assignment,
+  JoinRequest,
+  JoinResponse,
+  NextResponse,
+  ResultRequest,
+  WorkerJob,
+} from "@tormr/protocol/worker-api";
+import type { BucketStore } from "../store/bucket-store.ts";
+import { finishJob, type JobOutcome } from "./finish-job.ts";
+import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
+import { verifyJoin } from "./join.ts";
+import { MasterError } from "./master-error.ts";
+import { type MasterSettings, masterSettings } from "./settings.ts";
+import {
+  BadResult,
+  checkOutputs,
+  type GrantAuthority,
+  issueTask,
+  mapScope,
+  reduceScope,
+} from "./task-grants.ts";
+
+export interface MasterOptions {
+  db: JobHostDb;
+  store: BucketStore;
+  authority: GrantAuthority;
+  /** Where code bundles are kept. */
+  stateDir: string;
+  settings?: Partial<MasterSettings>;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+type WorkerRow = {
+  job: string;
+  pseudonym: string;
+  state: string;
+  signingKey: string;
+  wrappingKey: string;
+};
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * The master. Every state change is a database write first, so a job host killed at any moment
+ * resumes from its database (`open` re-queues attempts that were running). Events: `job` with the
+ * job id whenever a job's state or a task changes.
+ */
+export class Master extends EventEmitter<{ job: [jobId: string] }> {
+  readonly settings: MasterSettings;
+  private readonly challenges = new Map<string, { ticketHash: string; expires: number }>();
+  /** Long-polls waiting for a task: woken whenever something may have become schedulable. */
+  private readonly waiters = new Set<() => void>();
+  /** One state change at a time: assignments and results must not interleave. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(private readonly options: MasterOptions) {
+    super();
+    this.settings = masterSettings(options.settings);
+  }
+
+  /** Opens the master on a database, and resumes every unfinished job in it. */
+  static async open(options: MasterOptions): Promise<Master> {
+    const master = new Master(options);
+    await master.resume();
+    master.sweeper = setInterval(() => void master.sweep(), master.settings.heartbeatMs);
+    master.sweeper.unref();
+    return master;
+  }
+
+  private get db() {
+    return this.options.db;
+  }
+
+  private log(event: Record<string, unknown>) {
+    this.options.log?.(event);
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private wake(jobId: string) {
+    for (const waiter of this.waiters) waiter();
+    this.emit("job", jobId);
+  }
+
+  // 1. Jobs.
+
+  /** Records a job and starts sealing its splits; maps become schedulable as their splits land. */
+  async createJob(spec: JobSpec, options: NewJobOptions = {}): Promise<void> {
+    await setUpJob(this.db, join(this.options.stateDir, "code"), spec, options);
+    this.log({ event: "job-created", job: spec.id });
+    void this.prepare(spec.id);
+  }
+
+  /** One-time join tickets for `jobId`: only their hashes are kept. */
+  async createTickets(jobId: string, count: number): Promise<string[]> {
+    await this.jobRow(jobId);
+    const tickets = Array.from({ length: count }, () => randomBytes(32).toString("base64url"));
+    await this.db.joinTicket.createMany({
+      data: tickets.map((t) => ({ hash: sha256(t), job: jobId })),
+    });
+    return tickets;
+  }
+
+  private async jobRow(jobId: string) {
+    const job = await this.db.job.findUnique({ where: { id: jobId } });
+    if (!job) throw new MasterError("ERR_NO_JOB", `no job ${jobId} on this job host`);
+    return job;
+  }
+
+  private async prepare(jobId: string): Promise<void> {
+    try {
+      const job = await this.jobRow(jobId);
+      const splits = JSON.parse(job.splits) as Split[];
+      await sealSplits(
+        this.options.store,
+        this.db,
+        this.options.authority.wrapping,
+        this.options.authority.issuer,
+        jobId,
+        splits,
+        () => this.wake(jobId),
+      );
+      await this.db.job.updateMany({
+        where: { id: jobId, state: "preparing" },
+        data: { state: "running" },
+      });
+      this.wake(jobId);
+    } catch (error) {
+      await this.fail(jobId, `sealing the input failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async resume(): Promise<void> {
+    const jobs = await this.db.job.findMany({
+      where: { state: { in: ["preparing", "running"] } },
+      select: { id: true, state: true },
+    });
+    for (const job of jobs) {
+      const running = await this.db.attempt.findMany({ where: { job: job.id, state: "running" } });
+      for (const attempt of running) {
+        await this.endAttempt(attempt, "lost", "the job host restarted while it ran");
+      }
+      this.log({ event: "job-resumed", job: job.id, requeued: running.length });
+      if (job.state === "preparing") void this.prepare(job.id);
+      else await this.maybeFinish(job.id);
+    }
+  }
+
+  // 2. Joining.
+
+  async challenge(ticket: string): Promise<{ challenge: string; job: WorkerJob }> {
+    const row = await this.db.joinTicket.findUnique({ where: { hash: sha256(ticket) } });
+    if (!row || row.usedAt) {
+      throw new MasterError("ERR_TICKET", "this join ticket is unknown or was already used");
+    }
+    const job = await this.jobRow(row.job);
+    const challenge = randomBytes(32).toString("base64url");
+    const now = Date.now();
+    for (const [key, value] of this.challenges)
+      if (value.expires < now) this.challenges.delete(key);
+    this.challenges.set(challenge, { ticketHash: row.hash, expires: now + 120_000 });
+    return { challenge, job: JSON.parse(job.workerJob) as WorkerJob };
+  }
+
+  async join(request: JoinRequest): Promise<Omit<JoinResponse, "v">> {
+    const ticketHash = sha256(request.ticket);
+    const pending = this.challenges.get(request.challenge);
+    if (!pending || pending.ticketHash !== ticketHash || pending.expires < Date.now()) {
+      throw new MasterError(
+        "ERR_CHALLENGE",
+        "this challenge is unknown, expired, or for another ticket",
+      );
+    }
+    const pseudonym = verifyJoin(request);
+    this.challenges.delete(request.challenge);
+    const session = randomBytes(32).toString("base64url");
+    const jobId = await this.locked(async () => {
+      const ticket = await this.db.joinTicket.findUnique({ where: { hash: ticketHash } });
+      const used = await this.db.joinTicket.updateMany({
+        where: { hash: ticketHash, usedAt: null },
+        data: { usedAt: new Date(), usedBy: pseudonym },
+      });
+      if (!ticket || used.count !== 1) {
+        throw new MasterError("ERR_TICKET", "this join ticket is unknown or was already used");
+      }
+      const fields = {
+        sessionHash: sha256(session),
+        signingKey: request.keys.signing,
+        wrappingKey: request.keys.wrapping,
+        sandbox: request.capabilities.sandbox,
+        slots: request.capabilities.slots,
+        memoryBytes: BigInt(request.capabilities.memoryBytes),
+        state: "active",
+        lastSeen: new Date(),
+      };
+      await this.db.worker.upsert({
+        where: { job_pseudonym: { job: ticket.job, pseudonym } },
+        create: { job: ticket.job, pseudonym, ...fields },
+        update: fields,
+      });
+      return ticket.job;
+    });
+    const job = await this.jobRow(jobId);
+    this.log({ event: "worker-joined", job: jobId, worker: pseudonym });
+    const { heartbeatMs, timeoutMs, pollMs } = this.settings;
+    return {
+      session,
+      pseudonym,
+      job: JSON.parse(job.workerJob) as WorkerJob,
+      grantKey: this.options.authority.signer.publicKey.toString("base64url"),
+      heartbeatMs,
+      timeoutMs,
+      pollMs,
+    };
+  }
+
+  /** The worker a session token belongs to. */
+  async authenticate(session: string | undefined): Promise<WorkerRow> {
+    const worker = session
+      ? await this.db.worker.findUnique({ where: { sessionHash: sha256(session) } })
+      : null;
+    if (!worker) throw new MasterError("ERR_SESSION", "no such worker session: join the job first");
+    return worker;
+  }
+
+  /** The code bundle's path, for a worker of the job that has that digest. */
+  async codePath(worker: WorkerRow, digest: string): Promise<string> {
+    const job = JSON.parse((await this.jobRow(worker.job)).workerJob) as WorkerJob;
+    if (job.codeDigest !== digest) {
+      throw new MasterError("ERR_NOT_FOUND", `this job has no code bundle ${digest.slice(0, 12)}…`);
+    }
+    return join(this.options.stateDir, "code", `${digest}.tar`);
+  }
+
+  async leave(worker: WorkerRow): Promise<void> {
+    await this.locked(async () => {
+      const running = await this.db.attempt.findMany({
+        where: { job: worker.job, worker: worker.pseudonym, state: "running" },
+      });
+      for (const attempt of running) await this.endAttempt(attempt, "returned", "the worker left");
+      await this.db.worker.update({
+        where: { job_pseudonym: { job: worker.job, pseudonym: worker.pseudonym } },
+        data: { state: worker.state === "removed" ? "removed" : "left" },
+      });
+    });
+    this.wake(worker.job);
+  }
+
+  // 3. The task loop.
+
+  /** Waits up to `pollMs` for a task this worker may run. */
+  async next(worker: WorkerRow, signal?: AbortSignal): Promise<Omit<NextResponse, "v">> {
+    const deadline = Date.now() + this.settings.pollMs;
+    for (;;) {
+      const answer = await this.locked(() => this.tryAssign(worker));
+      if (answer) return answer;
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted || this.closed) return { state: "wait" };
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.waiters.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  private async tryAssign(workerRow: WorkerRow): Promise<Omit<NextResponse, "v"> | undefined> {
+    const key = { job_pseudonym: { job: workerRow.job, pseudonym: workerRow.pseudonym } };
+    const worker = await this.db.worker.update({ where: key, data: { lastSeen: new Date() } });
+    if (worker.state === "removed") {
+      return {
+        state: "done",
+        reason: "this worker was removed from the job after repeated failures",
+      };
+    }
+    const job = await this.jobRow(worker.job);
+    if (["succeeded", "failed", "cancelled"].includes(job.state)) {
+      return { state: "done", reason: `the job ${job.state}` };
+    }
+    if (worker.state !== "active") return { state: "done", reason: "this worker left the job" };
+    const running = await this.db.attempt.count({
+      where: { job: job.id, worker: worker.pseudonym, state: "running" },
+    });
+    if (running >= worker.slots) return undefined;
+    const task = await this.pickTask(job.id, job.maps, worker.pseudonym);
+    if (!task) return undefined;
+    const assignment = await this.assign(job, worker, task.name, task.speculative);
+    return { state: "task", task: assignment };
+  }
+
+  /** A pending task this worker may run, or a straggler to run speculatively. */
+  private async pickTask(jobId: string, maps: number, pseudonym: string) {
+    const sealed = new Set(
+      (
+        await this.db.bucket.findMany({
+          where: { job: jobId, id: { contains: "/split/" }, key: { not: null } },
+          select: { task: true },
+        })
+      ).map((b) => b.task),
+    );
+    const pending = await this.db.task.findMany({
+      where: { job: jobId, state: "pending" },
+      orderBy: [{ kind: "asc" }, { index: "asc" }],
+    });
+    const mapsLeft = await this.db.task.count({
+      where: { job: jobId, kind: "map", state: { not: "committed" } },
+    });
+    const failedHere = new Set(
+      (
+        await this.db.attempt.findMany({
+          where: { job: jobId, worker: pseudonym, state: "failed" },
+          select: { task: true },
+        })
+      ).map((a) => a.task),
+    );
+    const ready = pending.filter((t) =>
+      t.kind === "map" ? sealed.has(t.name) || maps === 0 : mapsLeft === 0,
+    );
+    // A worker that failed a task gets it again only when no other task is left for it.
+    const choice = ready.find((t) => !failedHere.has(t.name)) ?? ready[0];
+    if (choice) return { name: choice.name, speculative: false };
+    return this.pickStraggler(jobId, pseudonym);
+  }
+
+  /** Hadoop's speculative execution: a lone attempt running much longer than its finished peers. */
+  private async pickStraggler(jobId: string, pseudonym: string) {
+    const { speculativeSlowdown, speculativeMinMs } = this.settings;
+    if (speculativeSlowdown <= 0) return undefined;
+    const done = await this.db.attempt.findMany({
+      where: { job: jobId, state: "succeeded", finishedAt: { not: null } },
+      select: { task: true, startedAt: true, finishedAt: true },
+    });
+    const durations = new Map<string, number[]>();
+    for (const a of done) {
+      const kind = a.task[0] ?? "m";
+      const list = durations.get(kind) ?? [];
+      list.push((a.finishedAt as Date).getTime() - a.startedAt.getTime());
+      durations.set(kind, list);
+    }
+    const running = await this.db.attempt.findMany({
+      where: { job: jobId, state: "running" },
+      orderBy: { startedAt: "asc" },
+    });
+    const perTask = new Map<string, number>();
+    for (const a of running) perTask.set(a.task, (perTask.get(a.task) ?? 0) + 1);
+    const now = Date.now();
+    for (const a of running) {
+      const peers = durations.get(a.task[0] ?? "m");
+      if (!peers || peers.length === 0 || perTask.get(a.task) !== 1 || a.worker === pseudonym)
+        continue;
+      const median = [...peers].sort((x, y) => x - y)[Math.floor(peers.length / 2)] ?? 0;
+      const threshold = Math.max(speculativeMinMs, median * speculativeSlowdown);
+      if (now - a.startedAt.getTime() > threshold) return { name: a.task, speculative: true };
+    }
+    return undefined;
+  }
+
+  private async assign(
+    job: { id: string; maps: number; reduces: number },
+    worker: { pseudonym: string; signingKey: string; wrappingKey: string },
+    taskName: string,
+    speculative: boolean,
+  ): Promise<Assignment> {
+    const task = await this.db.task.findUniqueOrThrow({
+      where: { job_name: { job: job.id, name: taskName } },
+    });
+    const last = await this.db.attempt.findFirst({
+      where: { job: job.id, task: taskName },
+      orderBy: { number: "desc" },
+      select: { number: true },
+    });
+    const number = (last?.number ?? -1) + 1;
+    const scope =
+      task.kind === "map"
+        ? mapScope(job.id, task.index, number, job.reduces, await this.splitIds(job.id, task.index))
+        : reduceScope(job.id, task.index, number, await this.mapOutputIds(job.id, task.index));
+    const keys = await this.bucketKeys(scope.inputs);
+    const workerKeys: WorkerKeys = { signing: worker.signingKey, wrapping: worker.wrappingKey };
+    const issued = await issueTask(
+      this.options.authority,
+      job.id,
+      workerKeys,
+      number,
+      scope,
+      (id) => {
+        const key = keys.get(id);
+        if (!key) throw new Error(`no key held for bucket ${id}`);
+        return key;
+      },
+    );
+    const attemptId = randomBytes(12).toString("base64url");
+    await this.db.$transaction([
+      this.db.attempt.create({
+        data: {
+          id: attemptId,
+          job: job.id,
+          task: taskName,
+          number,
+          worker: worker.pseudonym,
+          state: "running",
+          speculative,
+          grantJti: issued.claims.jti,
+          grantExp: new Date(issued.claims.exp * 1000),
+        },
+      }),
+      this.db.task.update({
+        where: { job_name: { job: job.id, name: taskName } },
+        data: { state: "running" },
+      }),
+    ]);
+    this.log({
+      event: "attempt-started",
+      job: job.id,
+      task: taskName,
+      attempt: number,
+      worker: worker.pseudonym,
+      speculative,
+    });
+    this.emit("job", job.id);
+    const segments =
+      task.kind === "map"
+        ? (this.splitOf(await this.jobRow(job.id), task.index)?.segments ?? []).map((s) => ({
+            name: s.path.slice(s.path.lastIndexOf("/") + 1),
+            start: s.start,
+            length: s.end - s.start,
+          }))
+        : [];
+    return {
+      attemptId,
+      type: task.kind === "map" ? "map" : "reduce",
+      index: task.index,
+      attempt: number,
+      segments,
+      exchange: issued.exchange,
+    };
+  }
+
+  private splitOf(job: { splits: string }, index: number): Split | undefined {
+    return (JSON.parse(job.splits) as Split[])[index];
+  }
+
+  private async splitIds(jobId: string, map: number): Promise<string[]> {
+    const rows = await this.db.bucket.findMany({
+      where: { job: jobId, id: { startsWith: `j/${jobId}/split/${map}/` } },
+      select: { id: true },
+    });
+    return rows.map((r) => r.id).sort((a, b) => segmentOf(a) - segmentOf(b));
+  }
+
+  private async mapOutputIds(jobId: string, partition: number): Promise<string[]> {
+    const maps = await this.db.task.findMany({
+      where: { job: jobId, kind: "map" },
+      orderBy: { index: "asc" },
+      select: { outputs: true, name: true },
+    });
+    return maps.map((m) => {
+      const outputs = m.outputs ? (JSON.parse(m.outputs) as string[]) : [];
+      const id = outputs[partition];
+      if (!id) throw new Error(`${m.name} has no committed output`);
+      return id;
+    });
+  }
+
+  private async bucketKeys(ids: string[]): Promise<Map<string, Buffer>> {
+    const rows = await this.db.bucket.findMany({
+      where: { id: { in: ids } },
+      select: { id: true, key: true },
+    });
+    const keys = new Map<string, Buffer>();
+    for (const row of rows) {
+      if (row.key) {
+        keys.set(
+          row.id,
+          unwrapKey(wrappedKeyFromString(row.key), row.id, this.options.authority.wrapping),
+        );
+      }
+    }
+    return keys;
+  }
+
+  /** The attempt, if it belongs to this worker. */
+  private async ownAttempt(worker: WorkerRow, attemptId: string) {
+    const attempt = await this.db.attempt.findUnique({ where: { id: attemptId } });
+    if (!attempt || attempt.job !== worker.job) {
+      throw new MasterError("ERR_UNKNOWN_ATTEMPT", `no attempt ${attemptId} in this job`);
+    }
+    if (attempt.worker !== worker.pseudonym) {
+      throw new MasterError(
+        "ERR_NOT_YOUR_ATTEMPT",
+        `attempt ${attemptId} was given to another worker`,
+      );
+    }
+    return attempt;
+  }
+
+  async heartbeat(worker: WorkerRow, attemptId: string, status?: string) {
+    const attempt = await this.ownAttempt(worker, attemptId);
+    const now = new Date();
+    await this.db.worker.update({
+      where: { job_pseudonym: { job: worker.job, pseudonym: worker.pseudonym } },
+      data: { lastSeen: now },
+    });
+    if (attempt.state !== "running") {
+      return { cancel: true, reason: `the attempt is over (${attempt.state})` };
+    }
+    await this.db.attempt.updateMany({
+      where: { id: attemptId, state: "running" },
+      data: { heartbeatAt: now, ...(status !== undefined ? { status } : {}) },
+    });
+    return { cancel: false };
+  }
+
+  async result(
+    worker: WorkerRow,
+    attemptId: string,
+    result: ResultRequest,
+  ): Promise<{ committed: boolean }> {
+    const committed = await this.locked(async () => {
+      const attempt = await this.ownAttempt(worker, attemptId);
+      if (attempt.state !== "running") {
+        throw new MasterError(
+          "ERR_ATTEMPT_OVER",
+          `attempt ${attemptId} is already over (${attempt.state})`,
+        );
+      }
+      const sandbox =
+        result.outcome === "returned"
+          ? {}
+          : { sandbox: result.sandbox.kind, containerId: result.sandbox.containerId ?? null };
+      if (result.outcome === "returned") {
+        await this.endAttempt(attempt, "returned", "handed back by its worker");
+        return false;
+      }
+      if (result.outcome === "failed") {
+        const e = result.error;
+        await this.db.attempt.update({
+          where: { id: attemptId },
+          data: {
+            ...sandbox,
+            exitCode: e.exitCode,
+            reason: e.reason ?? null,
+            stderrTail: e.stderrTail,
+          },
+        });
+        await this.endAttempt(attempt, "failed", e.message);
+        return false;
+      }
+      await this.db.attempt.update({ where: { id: attemptId }, data: sandbox });
+      return this.commitAttempt(attempt, result.outputs, result.counters);
+    });
+    this.wake(worker.job);
+    return { committed };
+  }
+
+  private async commitAttempt(
+    attempt: { id: string; job: string; task: string; number: number; worker: string },
+    outputs: SealedOutput[],
+    counters: Record<string, Record<string, number>>,
+  ): Promise<boolean> {
+    const job = await this.jobRow(attempt.job);
+    const task = await this.db.task.findUniqueOrThrow({
+      where: { job_name: { job: attempt.job, name: attempt.task } },
+    });
+    const scope =
+      task.kind === "map"
+        ? mapScope(job.id, task.index, attempt.number, job.reduces, [])
+        : reduceScope(job.id, task.index, attempt.number, []);
+    let keys: Map<string, Buffer>;
+    try {
+      keys = await checkOutputs(
+        this.options.store,
+        this.options.authority.wrapping,
+        attempt.task,
+        scope.outputIds,
+        outputs,
+      );
+    } catch (error) {
+      if (!(error instanceof BadResult)) throw error;
+      await this.endAttempt(attempt, "failed", error.message);
+      throw new MasterError("ERR_BAD_RESULT", error.message);
+    }
+    const winner = await this.options.store.commit(job.id, attempt.task, attempt.number);
+    if (winner !== attempt.number) {
+      await this.endAttempt(attempt, "killed", "another attempt of its task won");
+      return false;
+    }
+    for (const [id, key] of keys) {
+      await this.db.bucket.update({
+        where: { id },
+        data: {
+          key: wrappedKeyToString(wrapKey(key, id, this.options.authority.wrapping.publicKey)),
+        },
+      });
+    }
+    await this.db.task.update({
+      where: { job_name: { job: job.id, name: attempt.task } },
+      data: {
+        state: "committed",
+        committedAttempt: attempt.number,
+        outputs: JSON.stringify(scope.outputIds),
+        counters: JSON.stringify(counters),
+      },
+    });
+    await this.endAttempt(attempt, "succeeded");
+    await this.db.worker.updateMany({
+      where: { job: job.id, pseudonym: attempt.worker },
+      data: { failureRun: 0 },
+    });
+    // The losers of a speculative race stop now: their grants die, their next heartbeat says cancel.
+    const others = await this.db.attempt.findMany({
+      where: { job: job.id, task: attempt.task, state: "running" },
+    });
+    for (const other of others)
+      await this.endAttempt(other, "killed", "another attempt of its task won");
+    await this.maybeFinish(job.id);
+    return true;
+  }
+
+  /**
+   * Ends an attempt: its state, its grant revoked, and its task back to pending unless another
+   * attempt still runs or it is committed. A failure counts against the task and the worker.
+   */
+  private async endAttempt(
+    attempt: {
+      id: string;
+      job: string;
+      task: string;
+      worker: string;
+      grantJti?: string;
+      grantExp?: Date;
+    },
+    state: "succeeded" | "failed" | "lost" | "killed" | "returned",
+    message?: string,
+  ): Promise<void> {
+    const row = await this.db.attempt.update({
+      where: { id: attempt.id },
+      data: { state, finishedAt: new Date(), ...(message ? { error: message } : {}) },
+    });
+    await this.options.store.revoke(
+      { jti: row.grantJti, job: row.job, exp: Math.floor(row.grantExp.getTime() / 1000) },
+      `attempt ${state}`,
+    );
+    this.log({
+      event: `attempt-${state}`,
+      job: row.job,
+      task: row.task,
+      attempt: row.number,
+      worker: row.worker,
+      ...(message ? { message } : {}),
+    });
+    if (state === "succeeded" || state === "killed") return;
+    const stillRunning = await this.db.attempt.count({
+      where: { job: row.job, task: row.task, state: "running" },
+    });
+    const task = await this.db.task.update({
+      where: { job_name: { job: row.job, name: row.task } },
+      data: {
+        ...(state === "failed" ? { failures: { increment: 1 } } : { losses: { increment: 1 } }),
+      },
+    });
+    if (task.state !== "committed" && stillRunning === 0) {
+      await this.db.task.update({
+        where: { job_name: { job: row.job, name: row.task } },
+        data: { state: "pending" },
+      });
+    }
+    if (state === "failed") {
+      const worker = await this.db.worker.update({
+        where: { job_pseudonym: { job: row.job, pseudonym: row.worker } },
+        data: { failureRun: { increment: 1 } },
+      });
+      if (worker.failureRun >= this.settings.workerMaxFailures && worker.state === "active") {
+        await this.db.worker.update({
+          where: { job_pseudonym: { job: row.job, pseudonym: row.worker } },
+          data: { state: "removed" },
+        });
+        this.log({
+          event: "worker-removed",
+          job: row.job,
+          worker: row.worker,
+          failures: worker.failureRun,
+        });
+      }
+      const job = await this.jobRow(row.job);
+      const settings = jobSettings(JSON.parse(job.spec) as JobSpec);
+      const max = task.kind === "map" ? settings.mapMaxAttempts : settings.reduceMaxAttempts;
+      if (task.state !== "committed" && task.failures >= max) {
+        await this.fail(
+          row.job,
+          `${row.task} failed ${task.failures} times; attempt ${row.number}: ${message ?? "failed"}${row.stderrTail?.trim() ? `\nlast stderr:\n${row.stderrTail.trimEnd()}` : ""}`,
+        );
+      }
+    } else if (task.state !== "committed" && task.losses >= this.settings.maxLosses) {
+      await this.fail(row.job, `${row.task} lost its worker ${task.losses} times`);
+    }
+  }
+
+  /** Declares lost the attempts whose worker went silent, and re-queues their tasks. */
+  private async sweep(): Promise<void> {
+    if (this.closed) return;
+    await this.locked(async () => {
+      const silentSince = new Date(Date.now() - this.settings.timeoutMs);
+      const lost = await this.db.attempt.findMany({
+        where: { state: "running", heartbeatAt: { lt: silentSince } },
+      });
+      for (const attempt of lost) {
+        await this.endAttempt(attempt, "lost", `no heartbeat for ${this.settings.timeoutMs} ms`);
+        this.wake(attempt.job);
+      }
+    }).catch((error: unknown) => this.log({ event: "sweep-failed", message: String(error) }));
+  }
+
+  // 4. The end of a job.
+
+  private async maybeFinish(jobId: string): Promise<void> {
+    const open = await this.db.task.count({ where: { job: jobId, state: { not: "committed" } } });
+    const job = await this.jobRow(jobId);
+    if (open > 0 || job.state !== "running") return;
+    await this.finish(jobId, { state: "succeeded" });
+  }
+
+  private async fail(jobId: string, error: string): Promise<void> {
+    await this.finish(jobId, { state: "failed", error });
+  }
+
+  /** Cancels a job: its attempts stop, its output folder and buckets go. */
+  async cancel(jobId: string): Promise<void> {
+    await this.locked(() =>
+      this.finish(jobId, { state: "cancelled", error: `job ${jobId} was cancelled` }),
+    );
+  }
+
+  private async finish(jobId: string, outcome: JobOutcome): Promise<void> {
+    const job = await this.jobRow(jobId);
+    if (["succeeded", "failed", "cancelled"].includes(job.state)) return;
+    const running = await this.db.attempt.findMany({ where: { job: jobId, state: "running" } });
+    for (const attempt of running) {
+      await this.db.attempt.update({
+        where: { id: attempt.id },
+        data: { state: "killed", finishedAt: new Date(), error: `the job ${outcome.state}` },
+      });
+      await this.options.store.revoke(
+        { jti: attempt.grantJti, job: jobId, exp: Math.floor(attempt.grantExp.getTime() / 1000) },
+        `job ${outcome.state}`,
+      );
+    }
+    const final = await finishJob(
+      this.db,
+      this.options.store,
+      this.options.authority.wrapping,
+      job,
+      outcome,
+      this.settings.retentionMs,
+    );
+    this.log({
+      event: `job-${final.state}`,
+      job: jobId,
+      ...(final.state !== "succeeded" ? { error: final.error } : {}),
+    });
+    this.wake(jobId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const waiter of this.waiters) waiter();
+    await this.chain;
+  }
+}
+
+function segmentOf(id: string): number {
+  return Number(id.slice(id.lastIndexOf("/") + 1));
+}

@@ -1,0 +1,66 @@
+// The master with joined workers over HTTP: word count equals the oracle, and grants keep each worker to its tasks.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
+import { runWorkerLoop } from "@tormr/worker/worker-loop";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type JobHost, startJobHost } from "../src/master/job-host.ts";
+import { fixture, jobSpec, readParts, SMALL_SPLITS, type Workspace, wordCountOracle, workspace } from "./helpers.ts";
+
+let w: Workspace;
+let host: JobHost;
+let state: string;
+const FAST = { heartbeatMs: 200, timeoutMs: 2_000, pollMs: 500 };
+
+beforeAll(async () => {
+  w = workspace(3, 30_000, 5);
+  state = mkdtempSync(join(tmpdir(), "tormr-master-"));
+  host = await startJobHost({ stateDir: join(state, "host"), settings: FAST });
+}, 60_000);
+afterAll(async () => {
+  await host?.close();
+  rmSync(state, { recursive: true, force: true });
+  w.cleanup();
+});
+
+async function workers(jobId: string, n: number) {
+  const tickets = await host.master.createTickets(jobId, n);
+  return Promise.all(
+    tickets.map(async (ticket, i) => {
+      const { identity } = await loadOrCreateIdentity(join(state, `worker-${jobId}-${i}`));
+      return runWorkerLoop({
+        jobHost: host.workerUrl,
+        ticket,
+        identity,
+        workDir: join(state, `work-${jobId}-${i}`),
+        slots: 1,
+        limits: { memoryBytes: 512 * 1024 ** 2, cpus: 1, pids: 64, tmpfsBytes: 64 * 1024 ** 2 },
+        memoryBytes: 512 * 1024 ** 2,
+        resolveImage: async (image) => image,
+      });
+    }),
+  );
+}
+
+describe("a job host with three joined workers", () => {
+  it("runs the streaming word count to the oracle's output", async () => {
+    const spec = jobSpec({
+      inputs: [w.input],
+      output: join(w.dir, "wc"),
+      task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
+      files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+      numReduceTasks: 2,
+      conf: SMALL_SPLITS,
+    });
+    await host.master.createJob(spec);
+    const summaries = await workers(spec.id, 3);
+    const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+    expect(job.error).toBeNull();
+    expect(job.state).toBe("succeeded");
+    expect(readParts(join(w.dir, "wc"))).toEqual(wordCountOracle(w.input));
+    expect(summaries.reduce((s, x) => s + x.succeeded, 0)).toBe(job.maps + job.reduces);
+    // Intermediate buckets are gone once the job commits.
+    expect(await host.db.bucket.count({ where: { job: spec.id } })).toBe(0);
+  }, 120_000);
+});
