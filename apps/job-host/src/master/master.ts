@@ -2,18 +2,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
-import {
-  unwrapKey,
-  wrapKey,
-  wrappedKeyFromString,
-  wrappedKeyToString,
-} from "@tormr/crypto/key-wrap";
+import { wrapKey, wrappedKeyToString } from "@tormr/crypto/key-wrap";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import type { Split } from "@tormr/mapreduce/splits";
-import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
+import type { SealedOutput } from "@tormr/protocol/task-exchange";
 import type {
-  Assignment,
   JoinRequest,
   JoinResponse,
   NextResponse,
@@ -21,16 +15,17 @@ import type {
   WorkerJob,
 } from "@tormr/protocol/worker-api";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { assignAttempt } from "./assign.ts";
 import { finishJob, type JobOutcome } from "./finish-job.ts";
 import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
 import { verifyJoin } from "./join.ts";
 import { MasterError } from "./master-error.ts";
+import { pickTask } from "./scheduler.ts";
 import { type MasterSettings, masterSettings } from "./settings.ts";
 import {
   BadResult,
   checkOutputs,
   type GrantAuthority,
-  issueTask,
   mapScope,
   reduceScope,
 } from "./task-grants.ts";
@@ -309,200 +304,26 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       where: { job: job.id, worker: worker.pseudonym, state: "running" },
     });
     if (running >= worker.slots) return undefined;
-    const task = await this.pickTask(job.id, job.maps, worker.pseudonym);
+    const task = await pickTask(this.db, this.settings, job.id, job.maps, worker.pseudonym);
     if (!task) return undefined;
-    const assignment = await this.assign(job, worker, task.name, task.speculative);
-    return { state: "task", task: assignment };
-  }
-
-  /** A pending task this worker may run, or a straggler to run speculatively. */
-  private async pickTask(jobId: string, maps: number, pseudonym: string) {
-    const sealed = new Set(
-      (
-        await this.db.bucket.findMany({
-          where: { job: jobId, id: { contains: "/split/" }, key: { not: null } },
-          select: { task: true },
-        })
-      ).map((b) => b.task),
-    );
-    const pending = await this.db.task.findMany({
-      where: { job: jobId, state: "pending" },
-      orderBy: [{ kind: "asc" }, { index: "asc" }],
-    });
-    const mapsLeft = await this.db.task.count({
-      where: { job: jobId, kind: "map", state: { not: "committed" } },
-    });
-    const failedHere = new Set(
-      (
-        await this.db.attempt.findMany({
-          where: { job: jobId, worker: pseudonym, state: "failed" },
-          select: { task: true },
-        })
-      ).map((a) => a.task),
-    );
-    const ready = pending.filter((t) =>
-      t.kind === "map" ? sealed.has(t.name) || maps === 0 : mapsLeft === 0,
-    );
-    // A worker that failed a task gets it again only when no other task is left for it.
-    const choice = ready.find((t) => !failedHere.has(t.name)) ?? ready[0];
-    if (choice) return { name: choice.name, speculative: false };
-    return this.pickStraggler(jobId, pseudonym);
-  }
-
-  /** Hadoop's speculative execution: a lone attempt running much longer than its finished peers. */
-  private async pickStraggler(jobId: string, pseudonym: string) {
-    const { speculativeSlowdown, speculativeMinMs } = this.settings;
-    if (speculativeSlowdown <= 0) return undefined;
-    const done = await this.db.attempt.findMany({
-      where: { job: jobId, state: "succeeded", finishedAt: { not: null } },
-      select: { task: true, startedAt: true, finishedAt: true },
-    });
-    const durations = new Map<string, number[]>();
-    for (const a of done) {
-      const kind = a.task[0] ?? "m";
-      const list = durations.get(kind) ?? [];
-      list.push((a.finishedAt as Date).getTime() - a.startedAt.getTime());
-      durations.set(kind, list);
-    }
-    const running = await this.db.attempt.findMany({
-      where: { job: jobId, state: "running" },
-      orderBy: { startedAt: "asc" },
-    });
-    const perTask = new Map<string, number>();
-    for (const a of running) perTask.set(a.task, (perTask.get(a.task) ?? 0) + 1);
-    const now = Date.now();
-    for (const a of running) {
-      const peers = durations.get(a.task[0] ?? "m");
-      if (!peers || peers.length === 0 || perTask.get(a.task) !== 1 || a.worker === pseudonym)
-        continue;
-      const median = [...peers].sort((x, y) => x - y)[Math.floor(peers.length / 2)] ?? 0;
-      const threshold = Math.max(speculativeMinMs, median * speculativeSlowdown);
-      if (now - a.startedAt.getTime() > threshold) return { name: a.task, speculative: true };
-    }
-    return undefined;
-  }
-
-  private async assign(
-    job: { id: string; maps: number; reduces: number },
-    worker: { pseudonym: string; signingKey: string; wrappingKey: string },
-    taskName: string,
-    speculative: boolean,
-  ): Promise<Assignment> {
-    const task = await this.db.task.findUniqueOrThrow({
-      where: { job_name: { job: job.id, name: taskName } },
-    });
-    const last = await this.db.attempt.findFirst({
-      where: { job: job.id, task: taskName },
-      orderBy: { number: "desc" },
-      select: { number: true },
-    });
-    const number = (last?.number ?? -1) + 1;
-    const scope =
-      task.kind === "map"
-        ? mapScope(job.id, task.index, number, job.reduces, await this.splitIds(job.id, task.index))
-        : reduceScope(job.id, task.index, number, await this.mapOutputIds(job.id, task.index));
-    const keys = await this.bucketKeys(scope.inputs);
-    const workerKeys: WorkerKeys = { signing: worker.signingKey, wrapping: worker.wrappingKey };
-    const issued = await issueTask(
+    const assignment = await assignAttempt(
+      this.db,
       this.options.authority,
-      job.id,
-      workerKeys,
-      number,
-      scope,
-      (id) => {
-        const key = keys.get(id);
-        if (!key) throw new Error(`no key held for bucket ${id}`);
-        return key;
-      },
+      job,
+      worker,
+      task.name,
+      task.speculative,
     );
-    const attemptId = randomBytes(12).toString("base64url");
-    await this.db.$transaction([
-      this.db.attempt.create({
-        data: {
-          id: attemptId,
-          job: job.id,
-          task: taskName,
-          number,
-          worker: worker.pseudonym,
-          state: "running",
-          speculative,
-          grantJti: issued.claims.jti,
-          grantExp: new Date(issued.claims.exp * 1000),
-        },
-      }),
-      this.db.task.update({
-        where: { job_name: { job: job.id, name: taskName } },
-        data: { state: "running" },
-      }),
-    ]);
     this.log({
       event: "attempt-started",
       job: job.id,
-      task: taskName,
-      attempt: number,
+      task: task.name,
+      attempt: assignment.attempt,
       worker: worker.pseudonym,
-      speculative,
+      speculative: task.speculative,
     });
     this.emit("job", job.id);
-    const segments =
-      task.kind === "map"
-        ? (this.splitOf(await this.jobRow(job.id), task.index)?.segments ?? []).map((s) => ({
-            name: s.path.slice(s.path.lastIndexOf("/") + 1),
-            start: s.start,
-            length: s.end - s.start,
-          }))
-        : [];
-    return {
-      attemptId,
-      type: task.kind === "map" ? "map" : "reduce",
-      index: task.index,
-      attempt: number,
-      segments,
-      exchange: issued.exchange,
-    };
-  }
-
-  private splitOf(job: { splits: string }, index: number): Split | undefined {
-    return (JSON.parse(job.splits) as Split[])[index];
-  }
-
-  private async splitIds(jobId: string, map: number): Promise<string[]> {
-    const rows = await this.db.bucket.findMany({
-      where: { job: jobId, id: { startsWith: `j/${jobId}/split/${map}/` } },
-      select: { id: true },
-    });
-    return rows.map((r) => r.id).sort((a, b) => segmentOf(a) - segmentOf(b));
-  }
-
-  private async mapOutputIds(jobId: string, partition: number): Promise<string[]> {
-    const maps = await this.db.task.findMany({
-      where: { job: jobId, kind: "map" },
-      orderBy: { index: "asc" },
-      select: { outputs: true, name: true },
-    });
-    return maps.map((m) => {
-      const outputs = m.outputs ? (JSON.parse(m.outputs) as string[]) : [];
-      const id = outputs[partition];
-      if (!id) throw new Error(`${m.name} has no committed output`);
-      return id;
-    });
-  }
-
-  private async bucketKeys(ids: string[]): Promise<Map<string, Buffer>> {
-    const rows = await this.db.bucket.findMany({
-      where: { id: { in: ids } },
-      select: { id: true, key: true },
-    });
-    const keys = new Map<string, Buffer>();
-    for (const row of rows) {
-      if (row.key) {
-        keys.set(
-          row.id,
-          unwrapKey(wrappedKeyFromString(row.key), row.id, this.options.authority.wrapping),
-        );
-      }
-    }
-    return keys;
+    return { state: "task", task: assignment };
   }
 
   /** The attempt, if it belongs to this worker. */
@@ -793,8 +614,4 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     for (const waiter of this.waiters) waiter();
     await this.chain;
   }
-}
-
-function segmentOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf("/") + 1));
 }

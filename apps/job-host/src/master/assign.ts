@@ -1,0 +1,122 @@
+// A new attempt of a task for a worker: its row, its grant, and its input keys wrapped to that worker.
+import { randomBytes } from "node:crypto";
+import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
+import type { JobHostDb } from "@tormr/db/job-host";
+import type { Split } from "@tormr/mapreduce/splits";
+import type { WorkerKeys } from "@tormr/protocol/task-exchange";
+import type { Assignment } from "@tormr/protocol/worker-api";
+import { type GrantAuthority, issueTask, mapScope, reduceScope } from "./task-grants.ts";
+
+export async function assignAttempt(
+  db: JobHostDb,
+  authority: GrantAuthority,
+  job: { id: string; maps: number; reduces: number; splits: string },
+  worker: { pseudonym: string; signingKey: string; wrappingKey: string },
+  taskName: string,
+  speculative: boolean,
+): Promise<Assignment> {
+  const task = await db.task.findUniqueOrThrow({
+    where: { job_name: { job: job.id, name: taskName } },
+  });
+  const last = await db.attempt.findFirst({
+    where: { job: job.id, task: taskName },
+    orderBy: { number: "desc" },
+    select: { number: true },
+  });
+  const number = (last?.number ?? -1) + 1;
+  const scope =
+    task.kind === "map"
+      ? mapScope(job.id, task.index, number, job.reduces, await splitIds(db, job.id, task.index))
+      : reduceScope(job.id, task.index, number, await mapOutputIds(db, job.id, task.index));
+  const keys = await bucketKeys(db, authority, scope.inputs);
+  const workerKeys: WorkerKeys = { signing: worker.signingKey, wrapping: worker.wrappingKey };
+  const issued = await issueTask(authority, job.id, workerKeys, number, scope, (id) => {
+    const key = keys.get(id);
+    if (!key) throw new Error(`no key held for bucket ${id}`);
+    return key;
+  });
+  const attemptId = randomBytes(12).toString("base64url");
+  await db.$transaction([
+    db.attempt.create({
+      data: {
+        id: attemptId,
+        job: job.id,
+        task: taskName,
+        number,
+        worker: worker.pseudonym,
+        state: "running",
+        speculative,
+        grantJti: issued.claims.jti,
+        grantExp: new Date(issued.claims.exp * 1000),
+      },
+    }),
+    db.task.update({
+      where: { job_name: { job: job.id, name: taskName } },
+      data: { state: "running" },
+    }),
+  ]);
+  const segments =
+    task.kind === "map"
+      ? (splitOf(job, task.index)?.segments ?? []).map((s) => ({
+          name: s.path.slice(s.path.lastIndexOf("/") + 1),
+          start: s.start,
+          length: s.end - s.start,
+        }))
+      : [];
+  return {
+    attemptId,
+    type: task.kind === "map" ? "map" : "reduce",
+    index: task.index,
+    attempt: number,
+    segments,
+    exchange: issued.exchange,
+  };
+}
+
+function splitOf(job: { splits: string }, index: number): Split | undefined {
+  return (JSON.parse(job.splits) as Split[])[index];
+}
+
+async function splitIds(db: JobHostDb, jobId: string, map: number): Promise<string[]> {
+  const rows = await db.bucket.findMany({
+    where: { job: jobId, id: { startsWith: `j/${jobId}/split/${map}/` } },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id).sort((a, b) => segmentOf(a) - segmentOf(b));
+}
+
+async function mapOutputIds(db: JobHostDb, jobId: string, partition: number): Promise<string[]> {
+  const maps = await db.task.findMany({
+    where: { job: jobId, kind: "map" },
+    orderBy: { index: "asc" },
+    select: { outputs: true, name: true },
+  });
+  return maps.map((m) => {
+    const outputs = m.outputs ? (JSON.parse(m.outputs) as string[]) : [];
+    const id = outputs[partition];
+    if (!id) throw new Error(`${m.name} has no committed output`);
+    return id;
+  });
+}
+
+async function bucketKeys(
+  db: JobHostDb,
+  authority: GrantAuthority,
+  ids: string[],
+): Promise<Map<string, Buffer>> {
+  const rows = await db.bucket.findMany({
+    where: { id: { in: ids } },
+    select: { id: true, key: true },
+  });
+  const keys = new Map<string, Buffer>();
+  for (const row of rows) {
+    if (row.key) {
+      keys.set(row.id, unwrapKey(wrappedKeyFromString(row.key), row.id, authority.wrapping));
+    }
+  }
+  return keys;
+}
+
+function segmentOf(id: string): number {
+  return Number(id.slice(id.lastIndexOf("/") + 1));
+}
