@@ -1,0 +1,360 @@
+// Runs a JS job's map, combine or reduce as a Hadoop Streaming program, so the job's code runs in the sandbox like any other.
+//
+//   node js-runner.mjs <map|combine|reduce> <module file>
+//
+// Shipped into the job's code bundle beside the module, so it imports node builtins only. Each role
+// mirrors the engine's in-process path (packages/mapreduce: js-map.ts, reduce-task.ts, key-groups.ts,
+// task-env.ts): the same lines, the same records, the same checks and error messages.
+// Exit codes: 0 done; 1 the job's code threw or emitted a bad record; 2 bad usage or
+// environment; 3 the module failed to load or lacks the function.
+import { Console } from "node:console";
+import { once } from "node:events";
+import { resolve } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { pathToFileURL } from "node:url";
+import { inspect } from "node:util";
+
+const ROLES = ["map", "combine", "reduce"];
+const USAGE = "usage: node js-runner.mjs <map|combine|reduce> <module file>";
+/** The job's `-D` configuration as JSON, exactly: Hadoop's underscored env names lose the keys' dots. */
+const CONF_ENV = "TORMR_JOB_CONF";
+/** Output is written in pieces of about this many characters, each a run of whole records. */
+const FLUSH_AT = 128 * 1024;
+
+/** Named and coded as the engine's errors; `exitCode` says which of the codes above the runner ends with. */
+class MapReduceError extends Error {
+  name = "MapReduceError";
+  constructor(code, message, exitCode, options) {
+    super(message, options);
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The engine's ERR_BAD_RECORD, with its wording (js-job.ts checkKey and checkValue). */
+const badRecord = (message) => new MapReduceError("ERR_BAD_RECORD", message, 1);
+
+function checkKey(key) {
+  if (key.includes("\t") || key.includes("\n")) {
+    throw badRecord(
+      `emit(${JSON.stringify(key).slice(0, 60)}, …): a key may hold no TAB or newline`,
+    );
+  }
+}
+
+function checkValue(value) {
+  if (value.length === 1 ? value.charCodeAt(0) === 10 : value.includes("\n")) {
+    throw badRecord(`emit(…, ${JSON.stringify(value).slice(0, 60)}): a value may hold no newline`);
+  }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII on purpose.
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The text a byte string (latin1 chars = bytes) encodes as UTF-8, as byte-string.ts decodes it. */
+function fromByteString(bytes) {
+  return NON_ASCII.test(bytes) ? Buffer.from(bytes, "latin1").toString("utf8") : bytes;
+}
+
+/** Records to stdout in large writes of whole lines, waiting while the pipe is full. */
+class Output {
+  text = "";
+
+  constructor(stream) {
+    this.stream = stream;
+    // A closure, as the job's code calls it unbound.
+    this.emit = (key, value) => {
+      const k = typeof key === "string" ? key : String(key);
+      const v = typeof value === "string" ? value : String(value);
+      checkKey(k);
+      checkValue(v);
+      this.text += `${k}\t${v}\n`;
+    };
+  }
+
+  get full() {
+    return this.text.length >= FLUSH_AT;
+  }
+
+  async flush() {
+    if (this.text.length === 0) return;
+    const text = this.text;
+    this.text = "";
+    // Cut only between records, so no UTF-16 surrogate pair is split into two writes.
+    if (!this.stream.write(text)) await once(this.stream, "drain");
+  }
+
+  async close() {
+    await this.flush();
+    await new Promise((done, fail) =>
+      this.stream.write("", (error) => (error ? fail(error) : done())),
+    );
+  }
+}
+
+/**
+ * `ctx.counter` totals, reported once at exit: the engine only sums them, and one stderr line per
+ * call would cost more than a job that counts every line does in the first place.
+ */
+class Counters {
+  totals = new Map();
+
+  add(group, name, amount) {
+    const g = String(group);
+    const n = String(name);
+    // `reporter:counter:<group>,<name>,<amount>` is cut at the first comma and at newlines.
+    if (g.includes(",") || g.includes("\n") || n.includes("\n")) {
+      throw new TypeError(
+        `ctx.counter(${JSON.stringify(g)}, ${JSON.stringify(n)}): a group may hold no comma, and neither a newline`,
+      );
+    }
+    if (typeof amount !== "number" || !Number.isFinite(amount)) {
+      throw new TypeError(
+        `ctx.counter(${JSON.stringify(g)}, ${JSON.stringify(n)}, ${String(amount)}): expected a finite number`,
+      );
+    }
+    const key = `${g},${n}`;
+    this.totals.set(key, (this.totals.get(key) ?? 0) + amount);
+  }
+
+  lines() {
+    let text = "";
+    for (const [key, total] of this.totals) text += `reporter:counter:${key},${total}\n`;
+    return text;
+  }
+}
+
+function readConf(env) {
+  const raw = env[CONF_ENV];
+  if (raw === undefined) return {};
+  let conf;
+  try {
+    conf = JSON.parse(raw);
+  } catch {}
+  const ok =
+    conf !== null &&
+    typeof conf === "object" &&
+    !Array.isArray(conf) &&
+    Object.values(conf).every((v) => typeof v === "string");
+  if (!ok) {
+    throw new MapReduceError(
+      "ERR_BAD_ENV",
+      `${CONF_ENV}: expected a JSON object of strings, got ${JSON.stringify(raw.slice(0, 60))}`,
+      2,
+    );
+  }
+  return conf;
+}
+
+/** The `ctx` of task-env.ts jobContext, from what taskEnvironment gives a streaming program. */
+function jobContext(role, env, counters) {
+  return {
+    jobId: env.mapreduce_job_id ?? "",
+    taskId: env.mapreduce_task_id ?? "",
+    attemptId: env.mapreduce_task_attempt_id ?? "",
+    // A streaming combiner runs over a whole spill, not one input file: it gets none.
+    inputFile: role === "map" ? (env.mapreduce_map_input_file ?? "") : "",
+    partition: Number(env.mapreduce_task_partition ?? "0"),
+    conf: readConf(env),
+    counter: (group, name, amount = 1) => counters.add(group, name, amount),
+    status: (message) => {
+      // One stderr line per status; a newline inside would end it early.
+      process.stderr.write(`reporter:status:${String(message).replaceAll("\n", " ")}\n`);
+    },
+  };
+}
+
+async function loadJob(file, role) {
+  const path = resolve(file);
+  let loaded;
+  try {
+    loaded = await import(pathToFileURL(path).href);
+  } catch (error) {
+    const message = `job module ${path} failed to load: ${error?.message ?? String(error)}`;
+    throw new MapReduceError("ERR_BAD_JOB_MODULE", message, 3, { cause: error });
+  }
+  // As js-job.ts loadJobModule: a default export stands in for missing named ones.
+  const mod = loaded.default && typeof loaded.map !== "function" ? loaded.default : loaded;
+  // `map` is required whatever the role, as the engine requires it of every JS job.
+  for (const name of new Set(["map", role])) {
+    const fn = mod[name];
+    if (typeof fn !== "function") {
+      throw new MapReduceError(
+        "ERR_BAD_JOB_MODULE",
+        `job module ${path} must export a function '${name}', got ${fn === undefined ? "nothing" : typeof fn}`,
+        3,
+      );
+    }
+  }
+  return mod[role];
+}
+
+/** As js-map.ts: UTF-8 text lines (bad bytes become U+FFFD), each without its '\n' or "\r\n". */
+async function runMap(map, input, out, ctx) {
+  const decoder = new StringDecoder("utf8");
+  let carry = "";
+  const emit = out.emit;
+  const mapLine = async (raw) => {
+    const result = map(raw.endsWith("\r") ? raw.slice(0, -1) : raw, emit, ctx);
+    if (result !== undefined && result instanceof Promise) await result;
+  };
+  for await (const chunk of input) {
+    const text = carry + decoder.write(chunk);
+    const lines = text.split("\n");
+    carry = lines.pop();
+    const crlf = text.includes("\r");
+    for (let i = 0; i < lines.length; i++) {
+      const raw = lines[i];
+      // Inlined rather than `await mapLine(raw)`, so a sync map costs no promise per line.
+      const result = map(crlf && raw.endsWith("\r") ? raw.slice(0, -1) : raw, emit, ctx);
+      if (result !== undefined && result instanceof Promise) await result;
+      if (out.full) await out.flush();
+    }
+  }
+  // The engine always ends a segment with a newline; run by hand, a last bare line still counts.
+  const rest = carry + decoder.end();
+  if (rest.length > 0) await mapLine(rest);
+}
+
+/** Sorted `key<TAB>value` lines as byte strings, one key at a time, as key-groups.ts walks them. */
+class KeyGroups {
+  lines = [];
+  i = 0;
+  carry = "";
+  ended = false;
+  /** @type {string | undefined} */
+  current = undefined;
+
+  constructor(input) {
+    this.source = input[Symbol.asyncIterator]();
+  }
+
+  /** Makes `lines[i]` the next unread line; false at the end of the input. */
+  async fill() {
+    while (this.i >= this.lines.length) {
+      if (this.ended) return false;
+      const next = await this.source.next();
+      this.i = 0;
+      if (next.done) {
+        this.ended = true;
+        // A last line without its newline is still a record (byte-string.ts LineSplitter).
+        this.lines = this.carry.length > 0 ? [this.carry] : [];
+        continue;
+      }
+      this.lines = (this.carry + next.value.toString("latin1")).split("\n");
+      this.carry = this.lines.pop();
+    }
+    return true;
+  }
+
+  /** Whether `line`'s key (up to its first TAB, or all of it) is the current key; no slicing. */
+  isCurrent(line) {
+    const key = this.current;
+    return (
+      line.startsWith(key) && (line.length === key.length || line.charCodeAt(key.length) === 9)
+    );
+  }
+
+  /** Moves to the next key, skipping any values the previous group left unread. */
+  async nextKey() {
+    while (this.current !== undefined && (await this.fill()) && this.isCurrent(this.lines[this.i]))
+      this.i++;
+    if (!(await this.fill())) return undefined;
+    const line = this.lines[this.i];
+    const tab = line.indexOf("\t");
+    this.current = tab < 0 ? line : line.slice(0, tab);
+    return this.current;
+  }
+
+  /** The next line of the current key, undefined where the key changes, null: read on first. */
+  take(key) {
+    if (this.i >= this.lines.length) return null;
+    if (this.current !== key || !this.isCurrent(this.lines[this.i])) return undefined;
+    return this.lines[this.i++];
+  }
+}
+
+/** One key's values as an async iterator, one shared result object, as key-groups.ts GroupValues. */
+class GroupValues {
+  result = { value: undefined, done: false };
+
+  constructor(groups, key) {
+    this.groups = groups;
+    this.key = key;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  next() {
+    // A plain object, not a promise, when the line is at hand: `for await` awaits it all the same.
+    return this.step() ?? this.groups.fill().then((more) => (more ? this.step() : this.end()));
+  }
+
+  step() {
+    if (this.result.done) return this.result;
+    const line = this.groups.take(this.key);
+    if (line === null) return null;
+    if (line === undefined) return this.end();
+    this.result.value = fromByteString(
+      line.length === this.key.length ? "" : line.slice(this.key.length + 1),
+    );
+    return this.result;
+  }
+
+  end() {
+    this.result.value = undefined;
+    this.result.done = true;
+    return this.result;
+  }
+}
+
+/** As reduce-task.ts: each key with its values, in input order; also the combiner's loop. */
+async function runReduce(reduce, input, out, ctx) {
+  const groups = new KeyGroups(input);
+  for (let key = await groups.nextKey(); key !== undefined; key = await groups.nextKey()) {
+    const result = reduce(fromByteString(key), new GroupValues(groups, key), out.emit, ctx);
+    if (result != null && typeof result.then === "function") await result;
+    if (out.full) await out.flush();
+  }
+}
+
+/** Writes `text` to stderr and exits with `code` once it is out (stdio pipes may write later). */
+function exit(code, text) {
+  process.stderr.write(text, () => process.exit(code));
+}
+
+async function main(argv) {
+  const [role, file] = argv;
+  if (argv.length !== 2 || !ROLES.includes(role) || !file) {
+    throw new MapReduceError("ERR_USAGE", `${USAGE}; got ${JSON.stringify(argv)}`, 2);
+  }
+  // stdout carries records only: the job's console.log goes to stderr, as in-process it never
+  // reached the output either.
+  const stdout = process.stdout;
+  globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
+  const counters = new Counters();
+  const ctx = jobContext(role, process.env, counters);
+  const fn = await loadJob(file, role);
+  const out = new Output(stdout);
+  await (role === "map" ? runMap : runReduce)(fn, process.stdin, out, ctx);
+  await out.close();
+  return counters.lines();
+}
+
+main(process.argv.slice(2)).then(
+  (counterLines) => exit(0, counterLines),
+  (error) => {
+    const code = error instanceof MapReduceError ? error.exitCode : 1;
+    const what = code === 1 ? `${process.argv[2]}() in ${process.argv[3]} failed` : "js-runner";
+    const message = error instanceof Error ? error.message : String(error);
+    // The job's own error with its stack; for a module that failed to load, where it failed
+    // (a SyntaxError's stack names the line); the runner's own stack helps no one.
+    const cause = error instanceof Error ? error.cause : undefined;
+    const stack = cause instanceof Error ? cause.stack : undefined;
+    const detail = code === 1 ? inspect(error) : code === 3 && stack ? stack : "";
+    const first = detail ? `${detail}\n` : "";
+    exit(code, `${first}${what}: ${message}\n`);
+  },
+);
