@@ -5,6 +5,7 @@ import { formatCommanderError } from "./commander-message.ts";
 import { COMMANDS, type CommandDoc } from "./commands.ts";
 import { EXIT, reportError } from "./exit-codes.ts";
 import { commandHelp, EXIT_CODES_HELP } from "./help-text.ts";
+import { addHostCommand } from "./host-command.ts";
 import type { InterruptWatch } from "./interrupt.ts";
 import type { RunLocalJob } from "./run-job.ts";
 
@@ -83,6 +84,7 @@ function createProgram(io: CliIo, setExit: (code: number) => void): Command {
     });
   };
   for (const doc of COMMANDS) addCommand(doc);
+  addHostCommand(program, io, setExit);
   return program;
 }
 

@@ -1,4 +1,6 @@
 // A job host: its database, keys, bucket store and master, with the worker API and the store on one listener.
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -6,6 +8,7 @@ import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
 import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
+import { startAdminServer } from "./admin-server.ts";
 import { Master } from "./master.ts";
 import type { MasterSettings } from "./settings.ts";
 import { workerRoutes } from "./worker-routes.ts";
@@ -15,6 +18,8 @@ export interface JobHostOptions {
   stateDir: string;
   /** The worker listener's port on 127.0.0.1; 0 picks a free one. */
   port?: number;
+  /** The admin listener's port on 127.0.0.1; 0 picks a free one. */
+  adminPort?: number;
   settings?: Partial<MasterSettings>;
   log?: (event: Record<string, unknown>) => void;
 }
@@ -22,6 +27,9 @@ export interface JobHostOptions {
 export interface JobHost {
   /** Where workers connect (the worker API and the bucket store). */
   workerUrl: string;
+  /** The admin API (loopback only) and its secret, kept 0600 in the state folder across restarts. */
+  adminUrl: string;
+  adminSecret: string;
   master: Master;
   store: BucketStore;
   db: JobHostDb;
@@ -69,12 +77,18 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       ...(options.log ? { log: options.log } : {}),
     });
     routes.handler = workerRoutes(master);
+    const adminSecret = await loadOrCreateSecret(join(options.stateDir, "admin-secret"));
+    const admin = await startAdminServer(master, db, adminSecret, options.adminPort ?? 0);
     return {
       workerUrl,
+      adminUrl: admin.url,
+      adminSecret,
       master,
       store,
       db,
       close: async () => {
+        admin.server.closeAllConnections();
+        await new Promise((resolve) => admin.server.close(resolve));
         await master.close();
         listening.closeAllConnections();
         await new Promise((resolve) => listening.close(resolve));
@@ -87,4 +101,15 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
     await db.$disconnect();
     throw error;
   }
+}
+
+/** The admin secret: made once (32 random bytes), then read back on every start. */
+async function loadOrCreateSecret(path: string): Promise<string> {
+  const existing = await readFile(path, "utf8").catch(() => undefined);
+  if (existing?.trim()) return existing.trim();
+  const secret = randomBytes(32).toString("base64url");
+  await writeFile(path, `${secret}\n`, { mode: 0o600, flag: "wx" }).catch(async (error) => {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  });
+  return (await readFile(path, "utf8")).trim();
 }

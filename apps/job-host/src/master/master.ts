@@ -117,6 +117,11 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     return tickets;
   }
 
+  /** The job's host-side spec (with its paths). */
+  async jobSpec(jobId: string): Promise<JobSpec> {
+    return JSON.parse((await this.jobRow(jobId)).spec) as JobSpec;
+  }
+
   private async jobRow(jobId: string) {
     const job = await this.db.job.findUnique({ where: { id: jobId } });
     if (!job) throw new MasterError("ERR_NO_JOB", `no job ${jobId} on this job host`);

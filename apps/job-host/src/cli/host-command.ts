@@ -1,0 +1,107 @@
+// `tormr host`: a job host alone, until SIGINT or SIGTERM; it resumes the unfinished jobs in its state folder.
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { z } from "zod";
+import { EXIT, type ExitCode } from "./exit-codes.ts";
+import { watchInterrupts } from "./interrupt.ts";
+import type { CliIo } from "./main.ts";
+import { UsageError } from "./usage-error.ts";
+
+const optionsSchema = z.object({
+  stateDir: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  adminPort: z.coerce.number().int().min(0).max(65535),
+  tickets: z.coerce.number().int().min(0).max(1000),
+  heartbeatMs: z.coerce.number().int().min(50).optional(),
+  timeoutMs: z.coerce.number().int().min(100).optional(),
+  pollMs: z.coerce.number().int().min(50).optional(),
+  json: z.boolean().default(false),
+});
+
+/** `$XDG_STATE_HOME/tormr/job-host`, or `~/.local/state/tormr/job-host`. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "tormr", "job-host");
+}
+
+export function addHostCommand(program: Command, io: CliIo, setExit: (code: number) => void) {
+  program
+    .command("host")
+    .summary("Run a job host: the master, the bucket store, and the admin API.")
+    .description(
+      "Run a job host until SIGINT or SIGTERM. Workers join it at its worker URL with a join ticket; " +
+        "jobs are created through its admin API (loopback only, with the admin secret kept in the " +
+        "state folder). Unfinished jobs in the state folder are resumed.",
+    )
+    .option("--state-dir <dir>", "where the database, keys and buckets live", defaultStateDir())
+    .option("--port <n>", "worker listener port on 127.0.0.1 (0: any free port)", "0")
+    .option("--admin-port <n>", "admin listener port on 127.0.0.1 (0: any free port)", "0")
+    .option("--tickets <n>", "print this many new join tickets for each unfinished job", "0")
+    .option("--heartbeat-ms <n>", "how often running attempts heartbeat (default 5000)")
+    .option("--timeout-ms <n>", "silence after which an attempt is lost (default 30000)")
+    .option("--poll-ms <n>", "how long a worker's poll for a task waits (default 20000)")
+    .option("--json", "print the URLs and tickets as one JSON line")
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const flag = String(issue?.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+        throw new UsageError(
+          "ERR_BAD_VALUE",
+          `--${flag}: ${issue?.message}`,
+          "see tormr host --help",
+        );
+      }
+      setExit(await runHost(parsed.data, io));
+    });
+}
+
+async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promise<ExitCode> {
+  const { startJobHost } = await import("../master/job-host.ts");
+  const stateDir = resolve(io.cwd, options.stateDir);
+  const settings = {
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+  };
+  const host = await startJobHost({
+    stateDir,
+    port: options.port,
+    adminPort: options.adminPort,
+    settings,
+    log: (event) =>
+      io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
+  });
+  const watch = watchInterrupts();
+  try {
+    const tickets: Record<string, string[]> = {};
+    if (options.tickets > 0) {
+      const open = await host.db.job.findMany({
+        where: { state: { in: ["preparing", "running"] } },
+        select: { id: true },
+      });
+      for (const job of open)
+        tickets[job.id] = await host.master.createTickets(job.id, options.tickets);
+    }
+    const secretFile = join(stateDir, "admin-secret");
+    if (options.json) {
+      io.stdout.write(
+        `${JSON.stringify({ workerUrl: host.workerUrl, adminUrl: host.adminUrl, adminSecretFile: secretFile, tickets })}\n`,
+      );
+    } else {
+      io.stdout.write(`worker URL:   ${host.workerUrl}\nadmin URL:    ${host.adminUrl}\n`);
+      io.stdout.write(
+        `admin secret: in ${secretFile} (send it as 'Authorization: Bearer <secret>')\n`,
+      );
+      for (const [job, list] of Object.entries(tickets)) {
+        io.stdout.write(`join tickets for ${job}:\n${list.map((t) => `  ${t}`).join("\n")}\n`);
+      }
+    }
+    const code = await watch.interrupted;
+    io.stderr.write("tormr: stopping the job host; unfinished jobs resume on the next start\n");
+    return code === EXIT.sigterm ? EXIT.ok : code;
+  } finally {
+    watch.dispose();
+    await host.close();
+  }
+}

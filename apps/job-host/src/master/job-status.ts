@@ -1,0 +1,108 @@
+// What the admin API and the CLI show of a job: its state, task counts, counters, workers and every attempt.
+import type { JobHostDb } from "@tormr/db/job-host";
+import { type CounterRecord, Counters } from "@tormr/mapreduce/counters";
+import { MasterError } from "./master-error.ts";
+
+export interface PhaseCounts {
+  total: number;
+  committed: number;
+  running: number;
+}
+
+export interface JobStatus {
+  id: string;
+  state: string;
+  error: string | null;
+  maps: PhaseCounts;
+  reduces: PhaseCounts;
+  /** The committed tasks' counters merged (all of them once the job is over). */
+  counters: CounterRecord;
+  failedAttempts: number;
+  workers: { pseudonym: string; state: string; sandbox: string; lastSeen: string }[];
+  createdAt: string;
+  finishedAt: string | null;
+  /** The latest `reporter:status:` line of a running attempt. */
+  status?: string;
+}
+
+export interface AttemptRecord {
+  id: string;
+  task: string;
+  number: number;
+  worker: string;
+  state: string;
+  speculative: boolean;
+  sandbox: string | null;
+  containerId: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  exitCode: number | null;
+  reason: string | null;
+  stderrTail: string | null;
+}
+
+export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus> {
+  const job = await db.job.findUnique({ where: { id: jobId } });
+  if (!job) throw new MasterError("ERR_NO_JOB", `no job ${jobId} on this job host`);
+  const tasks = await db.task.findMany({
+    where: { job: jobId },
+    select: { kind: true, state: true, counters: true },
+  });
+  const phase = (kind: string): PhaseCounts => {
+    const of = tasks.filter((t) => t.kind === kind);
+    return {
+      total: of.length,
+      committed: of.filter((t) => t.state === "committed").length,
+      running: of.filter((t) => t.state === "running").length,
+    };
+  };
+  const counters = new Counters();
+  for (const task of tasks) if (task.counters) counters.merge(JSON.parse(task.counters));
+  const workers = await db.worker.findMany({
+    where: { job: jobId },
+    select: { pseudonym: true, state: true, sandbox: true, lastSeen: true },
+    orderBy: { joinedAt: "asc" },
+  });
+  const latest = await db.attempt.findFirst({
+    where: { job: jobId, state: "running", status: { not: null } },
+    orderBy: { heartbeatAt: "desc" },
+    select: { status: true },
+  });
+  return {
+    id: job.id,
+    state: job.state,
+    error: job.error,
+    maps: phase("map"),
+    reduces: phase("reduce"),
+    counters: counters.toJSON(),
+    failedAttempts: await db.attempt.count({ where: { job: jobId, state: "failed" } }),
+    workers: workers.map((w) => ({ ...w, lastSeen: w.lastSeen.toISOString() })),
+    createdAt: job.createdAt.toISOString(),
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    ...(latest?.status ? { status: latest.status } : {}),
+  };
+}
+
+export async function jobAttempts(db: JobHostDb, jobId: string): Promise<AttemptRecord[]> {
+  const rows = await db.attempt.findMany({
+    where: { job: jobId },
+    orderBy: [{ startedAt: "asc" }],
+  });
+  return rows.map((a) => ({
+    id: a.id,
+    task: a.task,
+    number: a.number,
+    worker: a.worker,
+    state: a.state,
+    speculative: a.speculative,
+    sandbox: a.sandbox,
+    containerId: a.containerId,
+    startedAt: a.startedAt.toISOString(),
+    finishedAt: a.finishedAt?.toISOString() ?? null,
+    error: a.error,
+    exitCode: a.exitCode,
+    reason: a.reason,
+    stderrTail: a.stderrTail,
+  }));
+}
