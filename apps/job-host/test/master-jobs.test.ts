@@ -6,7 +6,15 @@ import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
 import { runWorkerLoop } from "@tormr/worker/worker-loop";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
-import { fixture, jobSpec, readParts, SMALL_SPLITS, type Workspace, wordCountOracle, workspace } from "./helpers.ts";
+import {
+  fixture,
+  jobSpec,
+  readParts,
+  SMALL_SPLITS,
+  type Workspace,
+  wordCountOracle,
+  workspace,
+} from "./helpers.ts";
 
 let w: Workspace;
 let host: JobHost;
@@ -62,5 +70,25 @@ describe("a job host with three joined workers", () => {
     expect(summaries.reduce((s, x) => s + x.succeeded, 0)).toBe(job.maps + job.reduces);
     // Intermediate buckets are gone once the job commits.
     expect(await host.db.bucket.count({ where: { job: spec.id } })).toBe(0);
+  }, 120_000);
+});
+
+describe("a JS job on joined workers", () => {
+  it("runs its module as streaming commands and gives the oracle's word count", async () => {
+    const spec = jobSpec({
+      inputs: [w.input],
+      output: join(w.dir, "wc-js"),
+      task: { kind: "js", module: fixture("wordcount.mjs") },
+      numReduceTasks: 2,
+      conf: SMALL_SPLITS,
+    });
+    await host.master.createJob(spec);
+    await workers(spec.id, 2);
+    const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+    expect(job.error).toBeNull();
+    expect(readParts(join(w.dir, "wc-js"))).toEqual(wordCountOracle(w.input));
+    const shipped = JSON.parse(job.workerJob) as { task: { mapper: string }; image: string };
+    expect(shipped.task.mapper).toMatch(/^node js-runner\.mjs map wordcount\.mjs/);
+    expect(shipped.image).toBe("tormr/node");
   }, 120_000);
 });

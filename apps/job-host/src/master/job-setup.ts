@@ -1,6 +1,6 @@
 // A new job's durable start: its code bundle, its rows (job and tasks), and its splits sealed into the store.
-import { mkdir, rename } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { splitBucketId } from "@tormr/crypto/bucket-id";
 import { newBucketKey, seal } from "@tormr/crypto/bucket-seal";
@@ -15,7 +15,9 @@ import { planSplits, type Split } from "@tormr/mapreduce/splits";
 import { validateJob } from "@tormr/mapreduce/validate-job";
 import type { WorkerJob } from "@tormr/protocol/worker-api";
 import { packBundle } from "@tormr/task-runner/code-bundle";
+import { jsJobAsStreamingSpec } from "@tormr/task-runner/js-streaming";
 import { through } from "@tormr/task-runner/through";
+import { build } from "esbuild";
 import type { BucketStore } from "../store/bucket-store.ts";
 
 export interface NewJobOptions {
@@ -31,26 +33,31 @@ export interface NewJobOptions {
 export async function setUpJob(
   db: JobHostDb,
   codeDir: string,
-  spec: JobSpec,
+  given: JobSpec,
   options: NewJobOptions = {},
 ): Promise<void> {
-  await validateJob(spec);
+  await validateJob(given);
+  await mkdir(codeDir, { recursive: true });
+  // A JS job runs as streaming commands in the worker's sandbox, never in a worker's own process.
+  const spec = given.task.kind === "js" ? await jsAsStreaming(given, codeDir) : given;
   const settings = jobSettings(spec);
   const splits = await planSplits(spec.inputs, settings.splitSizeBytes);
-  await mkdir(codeDir, { recursive: true });
-  const code = [...spec.files, ...(spec.task.kind === "js" ? [spec.task.module] : [])];
-  const bundle = await packBundle(code, join(codeDir, `${spec.id}.tar`));
+  const bundle = await packBundle(spec.files, join(codeDir, `${spec.id}.tar`)).finally(async () => {
+    // The bundled JS module's staging folder: its file is in the bundle now.
+    const staged = spec.files.find((file) => file.startsWith(join(codeDir, ".module-")));
+    if (staged) await rm(dirname(staged), { recursive: true, force: true });
+  });
   await rename(bundle.path, join(codeDir, `${bundle.digest}.tar`));
   const workerJob: WorkerJob = {
     id: spec.id,
-    task: spec.task.kind === "js" ? { kind: "js", module: basename(spec.task.module) } : spec.task,
+    task: spec.task,
     numReduceTasks: spec.numReduceTasks,
     files: spec.files.map((file) => basename(file)),
     cmdenv: spec.cmdenv,
     conf: spec.conf,
     codeDigest: bundle.digest,
     codeBytes: bundle.bytes,
-    image: options.image ?? (spec.task.kind === "js" ? "tormr/node" : "tormr/python"),
+    image: options.image ?? (given.task.kind === "js" ? "tormr/node" : "tormr/python"),
   };
   await mkdir(spec.output, { recursive: false }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "EEXIST") {
@@ -82,6 +89,35 @@ export async function setUpJob(
       data: tasks.map((t) => ({ job: spec.id, ...t, state: "pending" })),
     }),
   ]);
+}
+
+/**
+ * The JS job as streaming commands (see js-streaming.ts), its module first bundled by esbuild into
+ * one `.mjs`: TypeScript and relative imports then work in the sandbox's plain node.
+ */
+async function jsAsStreaming(spec: JobSpec, codeDir: string): Promise<JobSpec> {
+  if (spec.task.kind !== "js") return spec;
+  const staging = await mkdtemp(join(codeDir, ".module-"));
+  const name = basename(spec.task.module).replace(/\.[cm]?[jt]s$/, "");
+  const outfile = join(staging, `${name}.mjs`);
+  try {
+    await build({
+      entryPoints: [spec.task.module],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      outfile,
+      logLevel: "silent",
+    });
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw new MapReduceError(
+      "ERR_BAD_JOB_MODULE",
+      `job module ${spec.task.module} does not build: ${(error as Error).message.split("\n")[0]}`,
+    );
+  }
+  return jsJobAsStreamingSpec({ ...spec, task: { kind: "js", module: outfile } });
 }
 
 /**
