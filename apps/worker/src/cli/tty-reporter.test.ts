@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { initialStatus } from "../worker-status.ts";
+import { printable } from "./printable.ts";
+import { statusLine } from "./tty-reporter.ts";
+
+const base = initialStatus({
+  pid: 1,
+  jobHost: "http://h",
+  pseudonym: "p",
+  sandbox: "docker",
+  slots: 2,
+  now: new Date(0),
+});
+
+describe("the live status line", () => {
+  it("shows the job, the first running task and its status, counts and bytes", () => {
+    const status = {
+      ...base,
+      jobId: "job_abc_0001",
+      running: [
+        { attemptId: "a", task: "m3", attempt: 0, status: "mapping", startedAt: "" },
+        { attemptId: "b", task: "m4", attempt: 0, startedAt: "" },
+      ],
+      counts: { succeeded: 4, failed: 1, cancelled: 0, returned: 0 },
+      bytesIn: 1536,
+      bytesOut: 3 * 1024 * 1024,
+    };
+    expect(statusLine(status)).toBe(
+      "job_abc_0001 | m3: mapping (+1 more) | done 4, failed 1 | in 1.5 KiB, out 3.0 MiB",
+    );
+  });
+
+  it("says when it waits, and fits the terminal width", () => {
+    expect(statusLine(base)).toBe(
+      "joining | waiting for a task | done 0, failed 0 | in 0 B, out 0 B",
+    );
+    const line = statusLine(base, 20);
+    expect(line).toBe("joining | waiting …");
+    expect(line.length).toBeLessThan(20);
+  });
+});
+
+describe("printable", () => {
+  it("escapes control characters, folds lines and bounds the length", () => {
+    expect(printable("a\u001b[31mred\u009b\n\n  b  \r\nc")).toBe("a\\u{1b}[31mred\\u{9b} | b | c");
+    expect(printable("x".repeat(50), 10)).toBe(`${"x".repeat(9)}…`);
+  });
+});
