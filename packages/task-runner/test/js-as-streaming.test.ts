@@ -76,6 +76,7 @@ describe("a JS job as a streaming job gives the engine's bytes and counters", {
     ["input-file.mjs (ctx.inputFile, ctx.counter)", join(HOST_FIXTURES, "input-file.mjs"), 2],
     ["map-only.mjs", join(HOST_FIXTURES, "map-only.mjs"), 0],
     ["examples/wordcount", EXAMPLE, 3],
+    ["a default-exported job object", join(OWN_FIXTURES, "default-export.mjs"), 2],
   ])("%s", async (_, module, numReduceTasks) => {
     const [inProcess] = await expectSame(
       { module, numReduceTasks, inputs: [input({ crlf: 0.05 })], conf: SPLITS },
