@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { initialStatus } from "../worker-status.ts";
 import { printable } from "./printable.ts";
-import { statusLine } from "./tty-reporter.ts";
+import { statusLine, ttyReporter } from "./tty-reporter.ts";
 
 const base = initialStatus({
   pid: 1,
@@ -37,6 +37,23 @@ describe("the live status line", () => {
     const line = statusLine(base, 20);
     expect(line).toBe("joining | waiting …");
     expect(line.length).toBeLessThan(20);
+  });
+});
+
+describe("the terminal reporter", () => {
+  it("draws the live line under printed lines, even on a pty that reports 0 columns", () => {
+    let out = "";
+    const reporter = ttyReporter({ write: (text: string) => (out += text), columns: 0 });
+    const status = { ...base, jobId: "job_abc_0001" };
+    reporter.event({ type: "task-status", attemptId: "a", status: "x" }, status);
+    reporter.log("warn", "careful");
+    reporter.stop();
+    expect(out).toBe(
+      "\r\u001b[2Kjob_abc_0001 | waiting for a task | done 0, failed 0 | in 0 B, out 0 B" +
+        "\r\u001b[2Ktormr-worker: warning: careful\n" +
+        "job_abc_0001 | waiting for a task | done 0, failed 0 | in 0 B, out 0 B" +
+        "\r\u001b[2K",
+    );
   });
 });
 

@@ -81,7 +81,8 @@ export function ttyReporter(stream: TtyStream): Reporter {
         stop();
         return;
       }
-      redraw(statusLine(status, stream.columns ?? 100));
+      // A pty may report 0 columns (e.g. under script(1)): then assume a common width.
+      redraw(statusLine(status, stream.columns || 100));
     },
     stop,
   };
