@@ -1,0 +1,124 @@
+// Workers killed with SIGKILL during map, during reduce, and at seeded random times: every job still ends with the oracle's output.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  adminClient,
+  type HostProcess,
+  startHostProcess,
+  startWorkerProcess,
+  type WorkerProcess,
+  waitForJob,
+} from "./cluster-helpers.ts";
+import {
+  fixture,
+  jobSpec,
+  prng,
+  readParts,
+  type Workspace,
+  wordCountOracle,
+  workspace,
+} from "./helpers.ts";
+
+let w: Workspace;
+let dir: string;
+let host: HostProcess;
+const workers: WorkerProcess[] = [];
+let oracle: string[];
+
+beforeAll(async () => {
+  w = workspace(3, 40_000, 29);
+  oracle = wordCountOracle(w.input);
+  dir = mkdtempSync(join(tmpdir(), "tormr-loss-"));
+  host = await startHostProcess(join(dir, "host"));
+}, 60_000);
+afterAll(async () => {
+  for (const worker of workers) worker.process.kill("SIGKILL");
+  host?.process.kill("SIGKILL");
+  await Promise.all([...workers.map((x) => x.exited), host?.exited]);
+  rmSync(dir, { recursive: true, force: true });
+  w.cleanup();
+});
+
+let jobs = 0;
+/** A word count slow enough (0.3 s per map and reduce) that kills land inside tasks. */
+async function startJob(workerCount: number, splitBytes = "15000") {
+  const admin = adminClient(host);
+  const spec = jobSpec({
+    inputs: [w.input],
+    output: join(w.dir, `out-${jobs++}`),
+    task: {
+      kind: "streaming",
+      mapper: "sleep 0.3 && python3 wc_mapper.py",
+      reducer: "sleep 0.3 && python3 wc_reducer.py",
+    },
+    files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+    numReduceTasks: 3,
+    conf: { "mapreduce.input.fileinputformat.split.maxsize": splitBytes },
+  });
+  const { jobId, tickets } = await admin.createJob(spec, workerCount);
+  const mine: WorkerProcess[] = [];
+  const add = async (ticket: string) => {
+    const worker = await startWorkerProcess(
+      host.workerUrl,
+      ticket,
+      join(dir, `w${workers.length}`),
+      "bwrap",
+    );
+    workers.push(worker);
+    mine.push(worker);
+    return worker;
+  };
+  for (const ticket of tickets) await add(ticket);
+  /** Kills a worker that is running an attempt now, and sends a fresh one in its place. */
+  const killBusy = async (pick: number) => {
+    const running = (await admin.attempts(jobId)).filter((a) => a.state === "running");
+    const busy = mine.filter(
+      (x) => x.process.exitCode === null && running.some((a) => a.worker === x.pseudonym),
+    );
+    const victim = busy[pick % Math.max(1, busy.length)];
+    if (!victim) return undefined;
+    victim.process.kill("SIGKILL");
+    await victim.exited;
+    const [ticket] = await admin.tickets(jobId, 1);
+    await add(ticket as string);
+    return victim.pseudonym;
+  };
+  return { admin, spec, jobId, killBusy };
+}
+
+describe("worker processes killed mid-job", () => {
+  it("during map and again during reduce", async () => {
+    const { admin, spec, jobId, killBusy } = await startJob(3);
+    await waitForJob(admin, jobId, (s) => s.maps.running > 0 && s.maps.committed > 0);
+    const inMap = await killBusy(0);
+    await waitForJob(admin, jobId, (s) => s.reduces.running > 0);
+    const inReduce = await killBusy(1);
+    const final = await waitForJob(admin, jobId);
+    expect(final.error).toBeNull();
+    expect(readParts(spec.output)).toEqual(oracle);
+    const attempts = await admin.attempts(jobId);
+    // Each killed worker's attempt was declared lost and run again elsewhere.
+    for (const victim of [inMap, inReduce]) {
+      expect(victim).toBeDefined();
+      expect(attempts.some((a) => a.worker === victim && a.state === "lost")).toBe(true);
+    }
+  }, 180_000);
+
+  it("at 5 more times drawn from a fixed seed", async () => {
+    const random = prng(20261125);
+    const { admin, spec, jobId, killBusy } = await startJob(3, "6000");
+    await waitForJob(admin, jobId, (s) => s.maps.running > 0);
+    const killed: string[] = [];
+    for (let kill = 0; kill < 5; kill++) {
+      await new Promise((resolve) => setTimeout(resolve, random() * 1500));
+      const victim = await killBusy(Math.floor(random() * 3));
+      if (victim) killed.push(victim);
+    }
+    const final = await waitForJob(admin, jobId);
+    expect(final.error).toBeNull();
+    expect(readParts(spec.output)).toEqual(oracle);
+    expect(killed).toHaveLength(5);
+  }, 240_000);
+});
