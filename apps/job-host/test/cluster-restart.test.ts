@@ -94,6 +94,8 @@ describe("a job host killed mid-job", () => {
     expect(after.some((a) => a.state === "lost" && /restarted/.test(a.error ?? ""))).toBe(true);
     // Every worker saw the job end and left by itself.
     const codes = await Promise.all(workers.map((x) => x.exited));
-    expect(codes, workers.map((x) => x.output.slice(-5).join("\n")).join("\n---\n")).toEqual([0, 0, 0]);
+    expect(codes, workers.map((x) => x.output.slice(-5).join("\n")).join("\n---\n")).toEqual([
+      0, 0, 0,
+    ]);
   }, 180_000);
 });
