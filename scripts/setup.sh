@@ -12,6 +12,7 @@ SYSTEM_PACKAGES=(
   "g++:g++"             # node-gyp
   "docker.io:dockerd"   # the Docker sandbox (packages/sandbox starts its own dockerd; no systemd)
   "bubblewrap:bwrap"    # the bubblewrap sandbox, where Docker is absent
+  "systemd:systemd-analyze"  # checks the worker's systemd unit file in its tests
 )
 
 missing=()

@@ -88,7 +88,7 @@ describe("a JS job on joined workers", () => {
     expect(job.error).toBeNull();
     expect(readParts(join(w.dir, "wc-js"))).toEqual(wordCountOracle(w.input));
     const shipped = JSON.parse(job.workerJob) as { task: { mapper: string }; image: string };
-    expect(shipped.task.mapper).toMatch(/^node js-runner\.mjs map wordcount\.mjs/);
+    expect(shipped.task.mapper).toMatch(/^node js-runner\.mjs map\S* wordcount\.mjs/);
     expect(shipped.image).toBe("tormr/node");
   }, 120_000);
 });

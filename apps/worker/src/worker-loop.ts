@@ -1,5 +1,5 @@
 // The worker's task loop: join a job with a ticket, then poll, run, heartbeat and report until the job is over.
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import type { Agent } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -33,6 +33,11 @@ export interface WorkerLoopOptions {
   signal?: AbortSignal;
   onEvent?: (event: WorkerEvent) => void;
   agent?: Agent;
+  /**
+   * The most the work folder may hold while a task runs: a task that goes over is stopped and
+   * reported failed with reason "disk". Default: no bound beyond the disk itself.
+   */
+  diskQuotaBytes?: number;
   /** How long the job host may stay unreachable before the worker gives up. Default 5 minutes. */
   patienceMs?: number;
 }
@@ -79,6 +84,7 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
   emit({ type: "joined", job, pseudonym: joined.pseudonym });
 
   await mkdir(options.workDir, { recursive: true, mode: 0o700 });
+  await removeLeftovers(options.workDir);
   const codeDir = await fetchCode(client, job, options.workDir);
   const summary: WorkerLoopSummary = { reason: "", succeeded: 0, failed: 0 };
   // One controller ends every lane: the job is over, the worker was removed, or SIGTERM.
@@ -138,7 +144,19 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
     const cancel = new AbortController();
     let cancelReason: string | undefined;
     let status: string | undefined;
+    let overQuota = false;
     const beat = setInterval(() => {
+      if (options.diskQuotaBytes !== undefined) {
+        void folderBytes(options.workDir).then((used) => {
+          if (
+            used > (options.diskQuotaBytes ?? Number.POSITIVE_INFINITY) &&
+            !cancel.signal.aborted
+          ) {
+            overQuota = true;
+            cancel.abort();
+          }
+        });
+      }
       client
         .heartbeat(assignment.attemptId, status ? { status } : {})
         .then((answer) => {
@@ -193,6 +211,26 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
       return outcome;
     };
     if (cancelReason) return finished("cancelled", cancelReason);
+    if (overQuota) {
+      const message = `the task went over this worker's disk quota of ${options.diskQuotaBytes} bytes`;
+      await report(
+        client,
+        assignment.attemptId,
+        {
+          outcome: "failed",
+          error: {
+            code: "ERR_DISK_QUOTA",
+            message,
+            exitCode: null,
+            stderrTail: "",
+            reason: "disk",
+          },
+          sandbox: result.sandbox,
+        },
+        options.patienceMs,
+      );
+      return finished("failed", message);
+    }
     if (cancel.signal.aborted) {
       await report(client, assignment.attemptId, { outcome: "returned" }, options.patienceMs);
       return finished("returned", "handed back: the worker is stopping");
@@ -205,6 +243,9 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
 
   await Promise.all(Array.from({ length: options.slots }, lane));
   await client.leave().catch(() => {});
+  // The job's code is of no use once the job is over for this worker.
+  await rm(codeDir, { recursive: true, force: true });
+  await rm(`${codeDir}.verified`, { recursive: true, force: true });
   emit({ type: "left", reason: summary.reason });
   return summary;
 }
@@ -253,4 +294,28 @@ async function fetchCode(client: WorkerClient, job: WorkerJob, workDir: string):
   // Written last: a crash mid-unpack leaves no marker, so the next start unpacks again.
   await mkdir(ready);
   return dir;
+}
+
+/** Attempt folders and code bundles that a crashed run left behind. */
+async function removeLeftovers(workDir: string): Promise<void> {
+  for (const name of await readdir(workDir)) {
+    if (name.startsWith("attempt-") || /^code-[0-9a-f]{64}(\.tar)?$/.test(name)) {
+      await rm(join(workDir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/** Bytes held under a folder (files only), for the disk quota. */
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (entry.isFile()) {
+      total += await stat(join(entry.parentPath, entry.name)).then(
+        (s) => s.size,
+        () => 0,
+      );
+    }
+  }
+  return total;
 }

@@ -200,8 +200,7 @@ async function runLoop(ctx: LoopContext): Promise<ExitCode> {
       );
     }
   };
-  // diskQuotaBytes is not part of WorkerLoopOptions yet: the loop may read it to bound its spills.
-  const options: WorkerLoopOptions & { diskQuotaBytes: number } = {
+  const options: WorkerLoopOptions = {
     jobHost: ctx.jobHost,
     ticket: ctx.ticket,
     identity: ctx.identity,
