@@ -1,7 +1,9 @@
 // Runs a JS job's map, combine or reduce as a Hadoop Streaming program, so the job's code runs in the sandbox like any other.
 //
-//   node js-runner.mjs <map|combine|reduce> <module file>
+//   node js-runner.mjs <map|map-combine|combine|reduce> <module file>
 //
+// `map-combine` is the map with its output combined in the mapper, as the engine does in process;
+// `combine` is a Hadoop-style combiner over sorted records.
 // Shipped into the job's code bundle beside the module, so it imports node builtins only. Each role
 // mirrors the engine's in-process path (packages/mapreduce: js-map.ts, reduce-task.ts, key-groups.ts,
 // task-env.ts): the same lines, the same records, the same checks and error messages.
@@ -14,8 +16,8 @@ import { StringDecoder } from "node:string_decoder";
 import { pathToFileURL } from "node:url";
 import { inspect } from "node:util";
 
-const ROLES = ["map", "combine", "reduce"];
-const USAGE = "usage: node js-runner.mjs <map|combine|reduce> <module file>";
+const ROLES = ["map", "map-combine", "combine", "reduce"];
+const USAGE = "usage: node js-runner.mjs <map|map-combine|combine|reduce> <module file>";
 /** The job's `-D` configuration as JSON, exactly: Hadoop's underscored env names lose the keys' dots. */
 const CONF_ENV = "TORMR_JOB_CONF";
 /** Output is written in pieces of about this many characters, each a run of whole records. */
@@ -59,6 +61,8 @@ function fromByteString(bytes) {
 /** Records to stdout in large writes of whole lines, waiting while the pipe is full. */
 class Output {
   text = "";
+  records = 0;
+  bytes = 0;
 
   constructor(stream) {
     this.stream = stream;
@@ -69,6 +73,7 @@ class Output {
       checkKey(k);
       checkValue(v);
       this.text += `${k}\t${v}\n`;
+      this.records++;
     };
   }
 
@@ -78,10 +83,11 @@ class Output {
 
   async flush() {
     if (this.text.length === 0) return;
-    const text = this.text;
-    this.text = "";
     // Cut only between records, so no UTF-16 surrogate pair is split into two writes.
-    if (!this.stream.write(text)) await once(this.stream, "drain");
+    const bytes = Buffer.from(this.text);
+    this.text = "";
+    this.bytes += bytes.length;
+    if (!this.stream.write(bytes)) await once(this.stream, "drain");
   }
 
   async close() {
@@ -153,7 +159,7 @@ function jobContext(role, env, counters) {
     taskId: env.mapreduce_task_id ?? "",
     attemptId: env.mapreduce_task_attempt_id ?? "",
     // A streaming combiner runs over a whole spill, not one input file: it gets none.
-    inputFile: role === "map" ? (env.mapreduce_map_input_file ?? "") : "",
+    inputFile: role.startsWith("map") ? (env.mapreduce_map_input_file ?? "") : "",
     partition: Number(env.mapreduce_task_partition ?? "0"),
     conf: readConf(env),
     counter: (group, name, amount = 1) => counters.add(group, name, amount),
@@ -164,7 +170,8 @@ function jobContext(role, env, counters) {
   };
 }
 
-async function loadJob(file, role) {
+/** The module's functions `names`, checked as js-job.ts loadJobModule checks them. */
+async function loadJob(file, names) {
   const path = resolve(file);
   let loaded;
   try {
@@ -176,7 +183,7 @@ async function loadJob(file, role) {
   // As js-job.ts loadJobModule: a default export stands in for missing named ones.
   const mod = loaded.default && typeof loaded.map !== "function" ? loaded.default : loaded;
   // `map` is required whatever the role, as the engine requires it of every JS job.
-  for (const name of new Set(["map", role])) {
+  for (const name of new Set(["map", ...names])) {
     const fn = mod[name];
     if (typeof fn !== "function") {
       throw new MapReduceError(
@@ -186,14 +193,16 @@ async function loadJob(file, role) {
       );
     }
   }
-  return mod[role];
+  return names.map((name) => mod[name]);
 }
 
-/** As js-map.ts: UTF-8 text lines (bad bytes become U+FFFD), each without its '\n' or "\r\n". */
-async function runMap(map, input, out, ctx) {
+/**
+ * As js-map.ts: UTF-8 text lines (bad bytes become U+FFFD), each without its '\n' or "\r\n",
+ * through `map`; `afterChunk` runs once each chunk's lines are done.
+ */
+async function runMap(map, input, emit, ctx, out, afterChunk) {
   const decoder = new StringDecoder("utf8");
   let carry = "";
-  const emit = out.emit;
   const mapLine = async (raw) => {
     const result = map(raw.endsWith("\r") ? raw.slice(0, -1) : raw, emit, ctx);
     if (result !== undefined && result instanceof Promise) await result;
@@ -210,10 +219,132 @@ async function runMap(map, input, out, ctx) {
       if (result !== undefined && result instanceof Promise) await result;
       if (out.full) await out.flush();
     }
+    if (afterChunk) await afterChunk();
   }
   // The engine always ends a segment with a newline; run by hand, a last bare line still counts.
   const rest = carry + decoder.end();
   if (rest.length > 0) await mapLine(rest);
+}
+
+/** V8's rough cost of a buffered key, as js-map.ts counts it, so the buffer fills as the engine's does. */
+const GROUP_COST = 120;
+/** The size of the engine's reads of an input file (input-reader.ts), where it checks its buffer. */
+const READ_SIZE = 256 * 1024;
+const TASK_GROUP = "org.apache.hadoop.mapreduce.TaskCounter";
+const DEFAULT_SORT_MB = 100;
+
+/**
+ * `input` cut into pieces of exactly `size` bytes (the last may be shorter), as the engine reads
+ * a file. One case it cannot mirror: where a file lacks its last newline, the engine adds one as
+ * a chunk of its own, while here it is part of the last piece (so one check fewer).
+ */
+async function* rechunk(input, size) {
+  let pieces = [];
+  let length = 0;
+  for await (const chunk of input) {
+    let rest = chunk;
+    while (length + rest.length >= size) {
+      pieces.push(rest.subarray(0, size - length));
+      rest = rest.subarray(size - length);
+      yield Buffer.concat(pieces);
+      pieces = [];
+      length = 0;
+    }
+    if (rest.length > 0) {
+      pieces.push(rest);
+      length += rest.length;
+    }
+  }
+  if (length > 0) yield Buffer.concat(pieces);
+}
+
+/**
+ * The values of `pending`: the first value `repeats` times, then the others in emit order, as
+ * js-map.ts iteratePending hands them to `combine`.
+ */
+function iteratePending(pending) {
+  return {
+    [Symbol.asyncIterator]() {
+      let repeats = pending.repeats;
+      let i = 0;
+      const others = pending.others ?? [];
+      const result = { value: pending.first, done: false };
+      return {
+        next() {
+          if (repeats > 0) repeats--;
+          else if (i < others.length) result.value = others[i++];
+          else Object.assign(result, { value: undefined, done: true });
+          return result;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The map with its output combined in this process, as the engine runs a JS job's `combine`:
+ * emits buffered per key, and `combine` run over the buffer when it passes the sort budget and
+ * at the end. The engine sees only the combined records, so the map-side counters it cannot
+ * count (records and bytes before the combine, combine input and output) are reported here.
+ */
+async function runMapCombine(map, combine, input, out, ctx, counters, budget) {
+  let buffered = new Map();
+  let bufferedBytes = 0;
+  let emitted = 0;
+  let emittedBytes = 0;
+  const emit = (key, value) => {
+    const k = typeof key === "string" ? key : String(key);
+    const v = typeof value === "string" ? value : String(value);
+    checkValue(v);
+    const pending = buffered.get(k);
+    if (pending === undefined) {
+      checkKey(k);
+      const keyBytes = Buffer.byteLength(k);
+      const firstBytes = Buffer.byteLength(v);
+      buffered.set(k, { first: v, repeats: 1, others: undefined, keyBytes, firstBytes });
+      bufferedBytes += GROUP_COST + k.length * 2 + v.length * 2;
+      emittedBytes += keyBytes + firstBytes + 2;
+    } else if (v === pending.first) {
+      pending.repeats++;
+      emittedBytes += pending.keyBytes + pending.firstBytes + 2;
+    } else {
+      if (pending.others === undefined) pending.others = [v];
+      else pending.others.push(v);
+      bufferedBytes += v.length <= 1 ? 8 : 32 + v.length * 2;
+      emittedBytes += pending.keyBytes + Buffer.byteLength(v) + 2;
+    }
+    emitted++;
+  };
+  const flush = async () => {
+    const groups = buffered;
+    buffered = new Map();
+    bufferedBytes = 0;
+    let inRecords = 0;
+    const before = out.records;
+    for (const [key, pending] of groups) {
+      inRecords += pending.repeats + (pending.others?.length ?? 0);
+      const result = combine(key, iteratePending(pending), out.emit, ctx);
+      if (result != null && typeof result.then === "function") await result;
+      if (out.full) await out.flush();
+    }
+    counters.add(TASK_GROUP, "COMBINE_INPUT_RECORDS", inRecords);
+    counters.add(TASK_GROUP, "COMBINE_OUTPUT_RECORDS", out.records - before);
+  };
+  const afterChunk = () => (bufferedBytes >= budget ? flush() : undefined);
+  await runMap(map, rechunk(input, READ_SIZE), emit, ctx, out, afterChunk);
+  await flush();
+  await out.flush();
+  // The engine counts the records and bytes it reads from stdout; these make its totals the
+  // map's own output, before the combine, as in process.
+  counters.add(TASK_GROUP, "MAP_OUTPUT_RECORDS", emitted - out.records);
+  counters.add(TASK_GROUP, "MAP_OUTPUT_BYTES", emittedBytes - out.bytes);
+}
+
+/** The sort budget in bytes, from the configuration as job-spec.ts reads it. */
+function sortBudget(conf, env) {
+  const raw = conf["mapreduce.task.io.sort.mb"] ?? env.mapreduce_task_io_sort_mb;
+  const mb = raw !== undefined && /^[0-9]+$/.test(raw.trim()) ? Number(raw) : DEFAULT_SORT_MB;
+  return (mb >= 1 ? mb : DEFAULT_SORT_MB) * 1024 * 1024;
 }
 
 /** Sorted `key<TAB>value` lines as byte strings, one key at a time, as key-groups.ts walks them. */
@@ -336,9 +467,19 @@ async function main(argv) {
   globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
   const counters = new Counters();
   const ctx = jobContext(role, process.env, counters);
-  const fn = await loadJob(file, role);
   const out = new Output(stdout);
-  await (role === "map" ? runMap : runReduce)(fn, process.stdin, out, ctx);
+  const input = process.stdin;
+  if (role === "map") {
+    const [map] = await loadJob(file, ["map"]);
+    await runMap(map, input, out.emit, ctx, out);
+  } else if (role === "map-combine") {
+    const [map, combine] = await loadJob(file, ["map", "combine"]);
+    const budget = sortBudget(ctx.conf, process.env);
+    await runMapCombine(map, combine, input, out, ctx, counters, budget);
+  } else {
+    const [reduce] = await loadJob(file, [role]);
+    await runReduce(reduce, input, out, ctx);
+  }
   await out.close();
   return counters.lines();
 }
@@ -347,7 +488,7 @@ main(process.argv.slice(2)).then(
   (counterLines) => exit(0, counterLines),
   (error) => {
     const code = error instanceof MapReduceError ? error.exitCode : 1;
-    const what = code === 1 ? `${process.argv[2]}() in ${process.argv[3]} failed` : "js-runner";
+    const what = code === 1 ? `${process.argv[2]} in ${process.argv[3]} failed` : "js-runner";
     const message = error instanceof Error ? error.message : String(error);
     // The job's own error with its stack; for a module that failed to load, where it failed
     // (a SyntaxError's stack names the line); the runner's own stack helps no one.

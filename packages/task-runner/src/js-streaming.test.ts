@@ -42,6 +42,11 @@ const job = (module: string, extra: Record<string, unknown> = {}) =>
 describe("jsJobAsStreaming", () => {
   it("names the runner, the role and the module", () => {
     expect(jsJobAsStreaming("wordcount.mjs", { hasCombine: true, hasReduce: true })).toEqual({
+      mapper: "node js-runner.mjs map-combine wordcount.mjs",
+      reducer: "node js-runner.mjs reduce wordcount.mjs",
+    });
+    const combiner = { hasCombine: true, hasReduce: true, combineIn: "combiner" } as const;
+    expect(jsJobAsStreaming("wordcount.mjs", combiner)).toEqual({
       mapper: "node js-runner.mjs map wordcount.mjs",
       combiner: "node js-runner.mjs combine wordcount.mjs",
       reducer: "node js-runner.mjs reduce wordcount.mjs",
@@ -93,8 +98,7 @@ describe("jsJobAsStreamingSpec", () => {
     const spec = await jsJobAsStreamingSpec(job(full, { files: ["/data/dict.txt"], conf }));
     expect(spec.task).toEqual({
       kind: "streaming",
-      mapper: "node js-runner.mjs map full.mjs",
-      combiner: "node js-runner.mjs combine full.mjs",
+      mapper: "node js-runner.mjs map-combine full.mjs",
       reducer: "node js-runner.mjs reduce full.mjs",
     });
     expect(spec.files).toEqual(["/data/dict.txt", JS_RUNNER_PATH, full]);
@@ -126,6 +130,12 @@ describe("jsJobAsStreamingSpec", () => {
     );
     const spec = await jsJobAsStreamingSpec(job(mapOnly, { numReduceTasks: 0 }));
     expect(spec.task).toEqual({ kind: "streaming", mapper: "node js-runner.mjs map map-only.mjs" });
+    // A map-only job combines nothing, though its module has a combine and a reduce.
+    const fullMapOnly = await jsJobAsStreamingSpec(job(full, { numReduceTasks: 0 }));
+    expect(fullMapOnly.task).toEqual({
+      kind: "streaming",
+      mapper: "node js-runner.mjs map full.mjs",
+    });
   });
 
   it("takes only JS jobs", async () => {

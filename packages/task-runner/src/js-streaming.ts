@@ -27,9 +27,18 @@ export interface JsJobExports {
   hasReduce: boolean;
 }
 
+/**
+ * Where `combine` runs. "mapper" (the default): in the mapper, over its buffered output, as the
+ * engine runs a JS job's combine in process: the same values in the same order, the same
+ * `ctx.inputFile`, the same counters, and far fewer records through the pipes. "combiner": as a
+ * Hadoop Streaming combiner over each spill's sorted records (values in byte order, no input file).
+ */
+export type CombineIn = "mapper" | "combiner";
+
 export interface JsStreamingOptions extends JsJobExports {
   /** The runner's name in the job folder; default {@link JS_RUNNER_NAME}. */
   runner?: string;
+  combineIn?: CombineIn;
 }
 
 export interface StreamingCommands {
@@ -55,7 +64,8 @@ function checkJobPath(what: string, path: string): void {
 
 /**
  * The streaming commands that run `moduleName` (a file in the job folder) through the runner.
- * A combiner comes only with a reducer: without one the job is map-only, and neither runs.
+ * `hasReduce`: the module has a reduce and the job reduce tasks. `combine` runs only with a
+ * reducer: a map-only job has no shuffle to combine for, in process or not.
  */
 export function jsJobAsStreaming(
   moduleName: string,
@@ -65,9 +75,11 @@ export function jsJobAsStreaming(
   checkJobPath("job module", moduleName);
   checkJobPath("runner", runner);
   const command = (role: string) => `node ${shellQuote(runner)} ${role} ${shellQuote(moduleName)}`;
+  const combine = options.hasCombine && options.hasReduce;
+  const inMapper = combine && (options.combineIn ?? "mapper") === "mapper";
   return {
-    mapper: command("map"),
-    ...(options.hasCombine && options.hasReduce ? { combiner: command("combine") } : {}),
+    mapper: command(inMapper ? "map-combine" : "map"),
+    ...(combine && !inMapper ? { combiner: command("combine") } : {}),
     ...(options.hasReduce ? { reducer: command("reduce") } : {}),
   };
 }
@@ -87,12 +99,15 @@ export async function jobModuleExports(path: string, needsReduce: boolean): Prom
  * files, the configuration passed for `ctx.conf`, and the record format forced to the JS one
  * (the engine ignores those keys for a JS job, so the streaming form must too).
  */
-export async function jsJobAsStreamingSpec(job: JobSpec): Promise<JobSpec> {
+export async function jsJobAsStreamingSpec(
+  job: JobSpec,
+  options: { combineIn?: CombineIn } = {},
+): Promise<JobSpec> {
   if (job.task.kind !== "js") {
     throw new MapReduceError("ERR_BAD_JOB_SPEC", `job ${job.id}: expected a JS job, got streaming`);
   }
   const module = job.task.module;
-  const exports = await jobModuleExports(module, job.numReduceTasks > 0);
+  const { hasCombine, hasReduce } = await jobModuleExports(module, job.numReduceTasks > 0);
   const moduleName = basename(module);
   const shipped = new Map(job.files.map((file) => [basename(file), file]));
   for (const [name, path] of [
@@ -114,7 +129,14 @@ export async function jsJobAsStreamingSpec(job: JobSpec): Promise<JobSpec> {
   }
   return {
     ...job,
-    task: { kind: "streaming", ...jsJobAsStreaming(moduleName, exports) },
+    task: {
+      kind: "streaming",
+      ...jsJobAsStreaming(moduleName, {
+        hasCombine,
+        hasReduce: hasReduce && job.numReduceTasks > 0,
+        ...options,
+      }),
+    },
     files: [...shipped.values()],
     cmdenv: { ...job.cmdenv, [JOB_CONF_ENV]: JSON.stringify(job.conf) },
     conf,

@@ -8,9 +8,9 @@ import type { JobSpecInput } from "@tormr/mapreduce/job-spec";
 import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import { BwrapSandbox } from "@tormr/sandbox/bwrap";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JOB_CONF_ENV, jsJobAsStreamingSpec } from "../src/js-streaming.ts";
+import { type CombineIn, JOB_CONF_ENV, jsJobAsStreamingSpec } from "../src/js-streaming.ts";
 import { sandboxLauncher } from "../src/sandbox-launcher.ts";
-import { type CorpusOptions, writeCorpus } from "./corpus.ts";
+import { type CorpusOptions, makeCorpus, writeCorpus } from "./corpus.ts";
 import { type JobRun, jobSpec, runJob } from "./run-job.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
@@ -31,14 +31,26 @@ function input(options: CorpusOptions = {}, files = 3, bytes = 70_000): string {
   return writeCorpus(join(dir, `in-${++runs}`), files, bytes, 11 * runs, options);
 }
 
-type JobInput = Omit<JobSpecInput, "id" | "output" | "task"> & { module: string };
+type JobInput = Omit<JobSpecInput, "id" | "output" | "task"> & {
+  module: string;
+  combineIn?: CombineIn;
+};
 
 /** The job as a JS job and as its streaming form, same id and settings, each with its own output. */
-async function bothForms({ module, ...rest }: JobInput) {
+async function bothForms({ module, combineIn, ...rest }: JobInput) {
   const out = join(dir, `out-${++runs}`);
   const js = jobSpec({ ...rest, output: `${out}-js`, task: { kind: "js", module } });
-  const streaming = await jsJobAsStreamingSpec({ ...js, output: `${out}-streaming` });
+  const streaming = await jsJobAsStreamingSpec(
+    { ...js, output: `${out}-streaming` },
+    combineIn ? { combineIn } : {},
+  );
   return { js, streaming };
+}
+
+/** Both forms run; nothing compared. */
+async function runBoth(job: JobInput): Promise<[JobRun, JobRun]> {
+  const { js, streaming } = await bothForms(job);
+  return [await runJob(js), await runJob(streaming)];
 }
 
 /** Counters without the named task counters (each exception says why where it is made). */
@@ -49,9 +61,7 @@ function without(counters: CounterRecord, names: string[]): CounterRecord {
 }
 
 async function expectSame(job: JobInput, differ: string[] = []): Promise<[JobRun, JobRun]> {
-  const { js, streaming } = await bothForms(job);
-  const inProcess = await runJob(js);
-  const asStreaming = await runJob(streaming);
+  const [inProcess, asStreaming] = await runBoth(job);
   expect(asStreaming.parts.length).toBe(inProcess.parts.length);
   for (const [i, part] of inProcess.parts.entries()) {
     // Buffer.equals, not toEqual, so that a failure does not print megabytes of bytes.
@@ -71,7 +81,7 @@ describe("a JS job as a streaming job gives the engine's bytes and counters", {
   timeout: 60_000,
 }, () => {
   it.each([
-    ["wordcount.mjs (combiner)", join(HOST_FIXTURES, "wordcount.mjs"), 3],
+    ["wordcount.mjs (combine)", join(HOST_FIXTURES, "wordcount.mjs"), 3],
     ["wordcount-nocombine.mjs", join(HOST_FIXTURES, "wordcount-nocombine.mjs"), 2],
     ["input-file.mjs (ctx.inputFile, ctx.counter)", join(HOST_FIXTURES, "input-file.mjs"), 2],
     ["map-only.mjs", join(HOST_FIXTURES, "map-only.mjs"), 0],
@@ -83,6 +93,60 @@ describe("a JS job as a streaming job gives the engine's bytes and counters", {
       UTF16_BYTES,
     );
     expect(inProcess.counters[TASK_GROUP]?.MAP_INPUT_RECORDS).toBeGreaterThan(5000);
+  });
+
+  it("combine in the mapper: values in the engine's order, ctx.inputFile, one combine per file", async () => {
+    // Files smaller than a split, so that each split holds several (one mapper each).
+    const packed = writeCorpus(join(dir, `packed-${++runs}`), 7, 9_000, 5);
+    const [inProcess] = await expectSame(
+      {
+        module: join(OWN_FIXTURES, "combine-order.mjs"),
+        numReduceTasks: 2,
+        inputs: [packed],
+        conf: SPLITS,
+      },
+      UTF16_BYTES,
+    );
+    expect(inProcess.parts.join("")).toContain("file-3.txt:");
+  });
+
+  it("combine in the mapper, run again each time the buffer passes the sort budget", async () => {
+    const conf = { "mapreduce.task.io.sort.mb": "1" };
+    const module = join(OWN_FIXTURES, "combine-order.mjs");
+    // Ending with its newline: where the engine adds one, it reads it as a chunk of its own, a
+    // check of the buffer that the runner, reading both at once, cannot tell apart (see js-runner.mjs).
+    const file = join(dir, `budget-${++runs}.txt`);
+    writeFileSync(file, makeCorpus(6_000_000, 3));
+    const inputs = [file];
+    const [inProcess] = await expectSame({ module, numReduceTasks: 2, inputs, conf }, UTF16_BYTES);
+    const c = inProcess.counters[TASK_GROUP] ?? {};
+    // More combined records than keys: each key's buffer was combined several times.
+    expect(c.COMBINE_OUTPUT_RECORDS).toBeGreaterThan((c.REDUCE_INPUT_GROUPS ?? 0) * 3);
+  });
+
+  it("combine as a Hadoop combiner: sorted values, no input file, once per split", async () => {
+    const packed = writeCorpus(join(dir, `packed-${++runs}`), 7, 9_000, 5);
+    const job: Omit<JobInput, "module"> = {
+      numReduceTasks: 2,
+      inputs: [packed],
+      conf: SPLITS,
+      combineIn: "combiner",
+    };
+    // Word count sums, so its output is the same however it was combined; its combine
+    // counters are not: per split here, per file in process.
+    const [inProcess, asStreaming] = await runBoth({ ...job, module: EXAMPLE });
+    expect(Buffer.concat(asStreaming.parts).equals(Buffer.concat(inProcess.parts))).toBe(true);
+    const c = (run: JobRun) => run.counters[TASK_GROUP] ?? {};
+    expect(c(asStreaming).COMBINE_INPUT_RECORDS).toBe(c(inProcess).COMBINE_INPUT_RECORDS);
+    expect(c(asStreaming).COMBINE_OUTPUT_RECORDS).toBeLessThan(
+      c(inProcess).COMBINE_OUTPUT_RECORDS ?? 0,
+    );
+    // A combine that shows its input: in process, its file; as a combiner, none.
+    const text = (run: JobRun) => run.parts.map((p) => p.toString()).join("");
+    const shown = await runBoth({ ...job, module: join(OWN_FIXTURES, "combine-order.mjs") });
+    expect(text(shown[0])).toContain("file-3.txt:");
+    expect(text(shown[1])).not.toContain("file-");
+    expect(text(shown[1])).toMatch(/(^|[\t ]):\d+:/);
   });
 
   it("async map and reduce, ctx fields and conf, counters and statuses", async () => {

@@ -56,7 +56,7 @@ describe("js-runner.mjs", () => {
     const none = await runner([]);
     expect(none.code).toBe(2);
     expect(none.stderr).toBe(
-      "js-runner: usage: node js-runner.mjs <map|combine|reduce> <module file>; got []\n",
+      "js-runner: usage: node js-runner.mjs <map|map-combine|combine|reduce> <module file>; got []\n",
     );
     expect((await runner(["shuffle", CASES])).code).toBe(2);
     const conf = await runner(["map", CASES], { env: { [JOB_CONF_ENV]: '["a"]' } });
@@ -79,9 +79,7 @@ describe("js-runner.mjs", () => {
     const run = await runner(["map", CASES], { input: "1\n2\n3\n4\n", conf: { case: "reject" } });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("Error: boom on line 3\n    at map (file://");
-    expect(run.stderr.trimEnd().split("\n").at(-1)).toBe(
-      `map() in ${CASES} failed: boom on line 3`,
-    );
+    expect(run.stderr.trimEnd().split("\n").at(-1)).toBe(`map in ${CASES} failed: boom on line 3`);
   });
 
   it("maps lines as the engine does: CR dropped, bad bytes as U+FFFD, a bare last line kept", async () => {
@@ -139,6 +137,26 @@ describe("js-runner.mjs", () => {
         "reporter:status:line c",
         "reporter:counter:Group,Name, with comma,9",
         "reporter:counter:Other,Lines,1.5",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("map-combine combines as the engine does, and reports the counters only it can see", async () => {
+    const wordcount = join(
+      import.meta.dirname,
+      "../../../apps/job-host/test/fixtures/wordcount.mjs",
+    );
+    const run = await runner(["map-combine", wordcount], { input: "a b a\nb c\n" });
+    expect(run.stdout.toString()).toBe("a\t2\nb\t2\nc\t1\n");
+    const task = "reporter:counter:org.apache.hadoop.mapreduce.TaskCounter";
+    // The engine counts the 3 records (12 bytes) it reads; the map emitted 5 (20 bytes).
+    expect(run.stderr).toBe(
+      [
+        `${task},COMBINE_INPUT_RECORDS,5`,
+        `${task},COMBINE_OUTPUT_RECORDS,3`,
+        `${task},MAP_OUTPUT_RECORDS,2`,
+        `${task},MAP_OUTPUT_BYTES,8`,
         "",
       ].join("\n"),
     );
