@@ -112,6 +112,7 @@ export async function startWorkerProcess(
   sandbox: "bwrap" | "docker" | "none",
   env: NodeJS.ProcessEnv = {},
   bin = TORMR_WORKER,
+  flags: string[] = [],
 ): Promise<WorkerProcess> {
   const configDir = join(dir, "config");
   const { identity } = await loadOrCreateIdentity(configDir);
@@ -127,6 +128,7 @@ export async function startWorkerProcess(
     "1",
     "--yes",
     ...(sandbox === "none" ? ["--unsafe-no-sandbox"] : ["--sandbox", sandbox]),
+    ...flags,
   ];
   const child = spawn(
     bin === TORMR_WORKER ? process.execPath : bin,

@@ -1,7 +1,7 @@
 // The job's code as one content-addressed tar: the job host packs the scripts and `-file`s, the worker checks and unpacks.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { create, extract } from "tar";
@@ -14,6 +14,9 @@ export interface CodeBundle {
   /** The bundle's top-level entry names, sorted. */
   names: string[];
 }
+
+/** An empty tar archive: two 512-byte blocks of zeros. */
+const EMPTY_TAR_BYTES = 1024;
 
 export class BundleError extends Error {
   override readonly name = "BundleError";
@@ -54,6 +57,11 @@ export async function packBundle(files: string[], out: string): Promise<CodeBund
       await cp(file, join(staging, basename(file)), { recursive: true, dereference: true });
     }
     const sorted = [...names].sort();
+    if (sorted.length === 0) {
+      // A job with no shipped files (`-mapper cat`): tar's own empty archive, two zero blocks.
+      await writeFile(out, Buffer.alloc(EMPTY_TAR_BYTES));
+      return { path: out, ...(await digestOf(out)), names: [] };
+    }
     await create(
       { file: out, cwd: staging, portable: true, noMtime: true, mtime: new Date(0) },
       sorted,
@@ -85,6 +93,9 @@ export async function unpackBundle(path: string, digest: string, dir: string): P
     );
   }
   await mkdir(dir, { recursive: true });
+  if (actual.bytes === EMPTY_TAR_BYTES && (await readFile(path)).every((byte) => byte === 0)) {
+    return []; // tar's empty archive, which node-tar's strict reader does not take
+  }
   let refused: string | undefined;
   try {
     await extract({

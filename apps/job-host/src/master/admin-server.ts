@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import { type JobSpec, parseJobSpec } from "@tormr/mapreduce/job-spec";
+import { BundleError } from "@tormr/task-runner/code-bundle";
 import { z } from "zod";
 import { bearer, sendJson } from "../store/http-server.ts";
 import { jobAttempts, jobStatus } from "./job-status.ts";
@@ -64,7 +65,7 @@ function fail(res: ServerResponse, error: unknown) {
   }
   if (error instanceof MasterError) {
     sendJson(res, error.status, { code: error.code, message: error.message });
-  } else if (error instanceof MapReduceError) {
+  } else if (error instanceof MapReduceError || error instanceof BundleError) {
     sendJson(res, 400, { code: error.code, message: error.message });
   } else {
     console.error(`admin: unexpected error: ${error instanceof Error ? error.stack : error}`);
