@@ -68,6 +68,17 @@ describe("a job host with three joined workers", () => {
     expect(job.state).toBe("succeeded");
     expect(readParts(join(w.dir, "wc"))).toEqual(wordCountOracle(w.input));
     expect(summaries.reduce((s, x) => s + x.succeeded, 0)).toBe(job.maps + job.reduces);
+    // The exposure ledger: every bucket a worker read was an input of an attempt it was given.
+    const attempts = await host.db.attempt.findMany({ where: { job: spec.id } });
+    const ledger = await host.db.exposure.findMany({ where: { job: spec.id } });
+    expect(ledger.length).toBeGreaterThan(0);
+    for (const row of ledger) {
+      const split = /\/split\/(\d+)\//.exec(row.bucket);
+      const partition = /\/m\/\d+\/\d+\/p(\d+)$/.exec(row.bucket);
+      const task = split ? `m${split[1]}` : `r${partition?.[1]}`;
+      const mine = attempts.filter((a) => a.worker === row.pseudonym).map((a) => a.task);
+      expect(mine, `${row.pseudonym} read ${row.bucket}`).toContain(task);
+    }
     // Intermediate buckets are gone once the job commits.
     expect(await host.db.bucket.count({ where: { job: spec.id } })).toBe(0);
   }, 120_000);

@@ -3,11 +3,13 @@ import { sign } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
-import { joinStatement } from "@tormr/protocol/worker-api";
+import { generateKeyPair, privateKeyObject, pseudonymOf } from "@tormr/crypto/keys";
+import { StoreClient } from "@tormr/protocol/store-client";
+import { type Assignment, joinStatement } from "@tormr/protocol/worker-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
 import { fixture, jobSpec, type Workspace, workspace } from "./helpers.ts";
+import { collect } from "./store-helpers.ts";
 
 let w: Workspace;
 let host: JobHost;
@@ -75,6 +77,33 @@ async function joinFresh() {
   return joined.body.session as string;
 }
 
+/** Joins and waits for a task; returns the session, the worker's keys and the assignment. */
+async function joinWithTask() {
+  const [ticket] = await host.master.createTickets(jobId, 1);
+  const { body } = await post("/v1/join/challenge", { v: 1, ticket });
+  const identity = { signing: generateKeyPair("Ed25519"), wrapping: generateKeyPair("X25519") };
+  const keys = keysOf(identity);
+  const signature = sign(
+    null,
+    joinStatement(ticket as string, body.challenge as string, keys),
+    privateKeyObject(identity.signing),
+  ).toString("base64url");
+  const joined = await post("/v1/join", {
+    v: 1,
+    ticket,
+    challenge: body.challenge,
+    keys,
+    signature,
+    capabilities,
+  });
+  const session = joined.body.session as string;
+  for (let i = 0; i < 50; i++) {
+    const next = await post("/v1/tasks/next", { v: 1 }, session);
+    if (next.body.task) return { session, identity, task: next.body.task as Assignment };
+  }
+  throw new Error("no task was assigned");
+}
+
 async function snapshot() {
   return {
     job: await host.db.job.findUniqueOrThrow({
@@ -84,6 +113,29 @@ async function snapshot() {
     tasks: await host.db.task.findMany({ where: { job: jobId }, orderBy: { name: "asc" } }),
   };
 }
+
+describe("grants", () => {
+  it("a worker asking the store for a bucket outside its grant is refused, and the ledger shows only its own", async () => {
+    const { session, identity, task } = await joinWithTask();
+    const store = new StoreClient({ baseUrl: task.exchange.storeUrl, identity: identity.signing });
+    const own = task.exchange.inputs[0]?.id as string;
+    const bytes = await collect(store.download(task.exchange.grant, own));
+    expect(bytes.length).toBeGreaterThan(0);
+    // Another task's split, a made-up bucket, and a write outside its prefix.
+    const other = own.replace(/\/split\/\d+\//, "/split/999/");
+    await expect(collect(store.download(task.exchange.grant, other))).rejects.toMatchObject({
+      status: 403,
+    });
+    await expect(
+      store.put(task.exchange.grant, `j/${jobId}/r/0/0/out`, [Buffer.from("x")], { records: 1 }),
+    ).rejects.toMatchObject({ status: 403 });
+    await host.store.settled();
+    const pseudonym = pseudonymOf(identity.signing.publicKey);
+    const ledger = await host.db.exposure.findMany({ where: { job: jobId, pseudonym } });
+    expect(ledger.map((row) => row.bucket)).toEqual([own]);
+    await post(`/v1/attempts/${task.attemptId}/result`, { v: 1, outcome: "returned" }, session);
+  });
+});
 
 describe("the worker API refuses bad input", () => {
   it("malformed messages: not JSON, missing fields, a wrong protocol version", async () => {

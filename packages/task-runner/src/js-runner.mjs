@@ -388,9 +388,12 @@ class KeyGroups {
 
   /** Moves to the next key, skipping any values the previous group left unread. */
   async nextKey() {
-    while (this.current !== undefined && (await this.fill()) && this.isCurrent(this.lines[this.i]))
-      this.i++;
-    if (!(await this.fill())) return undefined;
+    // Lines at hand are skipped without an await each; only a used-up batch waits for more.
+    while (this.current !== undefined) {
+      while (this.i < this.lines.length && this.isCurrent(this.lines[this.i])) this.i++;
+      if (this.i < this.lines.length || !(await this.fill())) break;
+    }
+    if (this.i >= this.lines.length && !(await this.fill())) return undefined;
     const line = this.lines[this.i];
     const tab = line.indexOf("\t");
     this.current = tab < 0 ? line : line.slice(0, tab);

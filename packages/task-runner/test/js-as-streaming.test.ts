@@ -251,9 +251,12 @@ describe("a JS job as a streaming job gives the engine's bytes and counters", {
 });
 
 describe("the streaming form in bubblewrap", { timeout: 60_000 }, () => {
-  it("gives the in-process job's bytes and counters", async () => {
+  it.each([
+    ["async map and reduce, ctx and counters", join(OWN_FIXTURES, "context.mjs")],
+    ["examples/wordcount, combine in the mapper", EXAMPLE],
+  ])("%s: the in-process job's bytes and counters", async (_, module) => {
     const { js, streaming } = await bothForms({
-      module: join(OWN_FIXTURES, "context.mjs"),
+      module,
       numReduceTasks: 2,
       inputs: [input({ crlf: 0.1, badBytes: 0.05 })],
       conf: { ...SPLITS, "my.setting": "sandboxed" },
@@ -267,5 +270,6 @@ describe("the streaming form in bubblewrap", { timeout: 60_000 }, () => {
     expect(without(sandboxed.counters, UTF16_BYTES)).toEqual(
       without(inProcess.counters, UTF16_BYTES),
     );
+    expect(sandboxed.statuses).toEqual(inProcess.statuses);
   });
 });
