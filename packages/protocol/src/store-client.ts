@@ -1,6 +1,6 @@
 // A worker's client of the bucket store: signed PUTs, and downloads that resume where a dropped connection left off.
 import { type Agent, type IncomingMessage, request } from "node:http";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RawKeyPair } from "@tormr/crypto/keys";
@@ -127,7 +127,25 @@ export class StoreClient {
    * `Range` request from the last byte received, so a flaky circuit costs a retry, not a restart.
    */
   download(grant: string, id: string): Readable {
-    return Readable.from(this.resumingDownload(grant, id), { objectMode: false });
+    // Not Readable.from: destroying that while its generator awaits a response leaves the
+    // generator's later rejection unhandled, which ends a worker whose task already failed.
+    const out = new PassThrough();
+    const pump = async () => {
+      for await (const chunk of this.resumingDownload(grant, id)) {
+        if (out.destroyed) return;
+        if (!out.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            out.once("drain", resolve);
+            out.once("close", resolve);
+          });
+        }
+      }
+      out.end();
+    };
+    pump().catch((error: unknown) => {
+      if (!out.destroyed) out.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+    return out;
   }
 
   private async *resumingDownload(grant: string, id: string): AsyncGenerator<Buffer> {

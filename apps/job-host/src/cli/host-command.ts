@@ -16,6 +16,7 @@ const optionsSchema = z.object({
   heartbeatMs: z.coerce.number().int().min(50).optional(),
   timeoutMs: z.coerce.number().int().min(100).optional(),
   pollMs: z.coerce.number().int().min(50).optional(),
+  diskQuotaMb: z.coerce.number().int().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -40,6 +41,10 @@ export function addHostCommand(program: Command, io: CliIo, setExit: (code: numb
     .option("--heartbeat-ms <n>", "how often running attempts heartbeat (default 5000)")
     .option("--timeout-ms <n>", "silence after which an attempt is lost (default 30000)")
     .option("--poll-ms <n>", "how long a worker's poll for a task waits (default 20000)")
+    .option(
+      "--disk-quota-mb <n>",
+      "the most one job's buckets may hold on this host (default: the disk)",
+    )
     .option("--json", "print the URLs and tickets as one JSON line")
     .action(async (raw: Record<string, unknown>) => {
       const parsed = optionsSchema.safeParse(raw);
@@ -69,6 +74,7 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     port: options.port,
     adminPort: options.adminPort,
     settings,
+    ...(options.diskQuotaMb ? { jobQuotaBytes: options.diskQuotaMb * 1024 * 1024 } : {}),
     log: (event) =>
       io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
   });

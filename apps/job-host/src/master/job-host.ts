@@ -21,6 +21,8 @@ export interface JobHostOptions {
   /** The admin listener's port on 127.0.0.1; 0 picks a free one. */
   adminPort?: number;
   settings?: Partial<MasterSettings>;
+  /** The most one job's buckets may hold, in bytes. Default: no bound but the disk. */
+  jobQuotaBytes?: number;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -47,6 +49,7 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       db,
       hostKey: identity.signing,
       issuer,
+      ...(options.jobQuotaBytes !== undefined ? { jobQuotaBytes: options.jobQuotaBytes } : {}),
     });
     // The listener comes first: grants name the store's URL, so the port must be known.
     const routes: { handler?: ReturnType<typeof workerRoutes> } = {};

@@ -534,6 +534,16 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
           failures: worker.failureRun,
         });
       }
+      // Out of space is no task's fault: retrying elsewhere cannot help, so the job ends now, on the
+      // word of the job host's own store (never on a worker's report alone).
+      const space = this.options.store.spaceRefusal(row.job);
+      if (space && task.state !== "committed") {
+        await this.fail(
+          row.job,
+          `${space.message}. Free some space or raise the quota, then run the job again`,
+        );
+        return;
+      }
       const job = await this.jobRow(row.job);
       const settings = jobSettings(JSON.parse(job.spec) as JobSpec);
       const max = task.kind === "map" ? settings.mapMaxAttempts : settings.reduceMaxAttempts;

@@ -16,6 +16,8 @@ export interface BucketStoreOptions {
   hostKey: RawKeyPair;
   /** The `iss` of the job host's grants. */
   issuer: string;
+  /** The most one job's buckets may hold on this store, in bytes. Default: no bound but the disk. */
+  jobQuotaBytes?: number;
   /** How old a request's proof-of-possession may be. Default 60 s. */
   proofWindowSeconds?: number;
 }
@@ -44,6 +46,10 @@ export class BucketStore {
   /** Bytes uploaded so far under each grant, so that `maxBytes` bounds the grant, not each bucket. */
   private readonly uploaded = new Map<string, number>();
   private readonly replays = new ReplayCache();
+  /** Bytes stored per job, for the quota: loaded from the database on first use. */
+  private readonly usage = new Map<string, number>();
+  /** The last write refused for lack of space (disk full or quota), per job. */
+  private readonly refusals = new Map<string, StoreError>();
   /** Ledger rows still being written: `settled()` waits for them. */
   private readonly ledgerWrites = new Set<Promise<void>>();
 
@@ -100,6 +106,7 @@ export class BucketStore {
     if (await this.exists(bucketId)) {
       throw new StoreError("ERR_BUCKET_EXISTS", `bucket ${bucketId} already exists`);
     }
+    if (length !== undefined) await this.checkQuota(jobOf(bucketId), bucketId, length);
     const left = claims.maxBytes - (this.uploaded.get(claims.jti) ?? 0);
     if (length !== undefined && length > left) {
       throw new StoreError(
@@ -157,7 +164,27 @@ export class BucketStore {
     maxBytes: number,
     writer: Writer & { records: number | (() => number) },
   ): Promise<BucketInfo> {
-    const written = await this.files.write(bucketId, body, maxBytes);
+    const job = jobOf(bucketId);
+    const used = await this.used(job);
+    const quota = this.options.jobQuotaBytes;
+    let size = 0;
+    const store = this;
+    const counted = (async function* () {
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (quota !== undefined && used + size > quota) throw store.quotaError(job, bucketId);
+        yield chunk;
+      }
+    })();
+    let written: Awaited<ReturnType<BucketFiles["write"]>>;
+    try {
+      written = await this.files.write(bucketId, counted, maxBytes);
+    } catch (error) {
+      if (error instanceof StoreError && error.code === "ERR_DISK_FULL")
+        this.refusals.set(job, error);
+      throw error;
+    }
+    this.usage.set(job, (this.usage.get(job) ?? used) + written.size);
     const records = typeof writer.records === "number" ? writer.records : writer.records();
     try {
       await this.options.db.bucket.create({
@@ -257,8 +284,49 @@ export class BucketStore {
     return row.attempt;
   }
 
+  private async used(job: string): Promise<number> {
+    const known = this.usage.get(job);
+    if (known !== undefined) return known;
+    const sum = await this.options.db.bucket.aggregate({ where: { job }, _sum: { size: true } });
+    const bytes = Number(sum._sum.size ?? 0n);
+    this.usage.set(job, bytes);
+    return bytes;
+  }
+
+  private quotaError(job: string, bucketId: string): StoreError {
+    const quota = this.options.jobQuotaBytes ?? 0;
+    const error = new StoreError(
+      "ERR_QUOTA",
+      `job ${job} is over its disk quota on this job host (${quota} bytes); bucket ${bucketId} was not kept`,
+    );
+    this.refusals.set(job, error);
+    return error;
+  }
+
+  private async checkQuota(job: string, bucketId: string, length: number): Promise<void> {
+    const quota = this.options.jobQuotaBytes;
+    if (quota !== undefined && (await this.used(job)) + length > quota) {
+      throw this.quotaError(job, bucketId);
+    }
+  }
+
+  /**
+   * Why the store last refused one of this job's writes for lack of space (a full disk or the
+   * quota), if it did: the master fails the job on its own store's word, never on a worker's.
+   */
+  spaceRefusal(job: string): StoreError | undefined {
+    return this.refusals.get(job);
+  }
+
   /** Deletes one bucket: its row, then its file. */
   async removeBucket(id: string): Promise<void> {
+    const row = await this.options.db.bucket.findUnique({
+      where: { id },
+      select: { job: true, size: true },
+    });
+    if (row && this.usage.has(row.job)) {
+      this.usage.set(row.job, (this.usage.get(row.job) ?? 0) - Number(row.size));
+    }
     await this.options.db.bucket.deleteMany({ where: { id } });
     await this.files.remove(id);
   }

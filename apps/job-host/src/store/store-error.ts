@@ -11,6 +11,7 @@ const STATUS = {
   ERR_TOO_LARGE: 413,
   ERR_BAD_RANGE: 416,
   ERR_DISK_FULL: 507,
+  ERR_QUOTA: 507,
 } as const;
 
 export type StoreErrorCode = keyof typeof STATUS;
