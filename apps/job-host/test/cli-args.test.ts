@@ -50,6 +50,7 @@ describe("parseStreamingArgs: flags", () => {
       conf: {},
       workers: undefined,
       seal: true,
+      local: false,
       sandbox: "none",
       warnings: [],
     });
@@ -454,6 +455,7 @@ describe("parseRunArgs", () => {
       conf: { x: "y" },
       workers: 2,
       seal: true,
+      local: false,
       sandbox: "none",
       warnings: [],
     });

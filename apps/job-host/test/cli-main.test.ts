@@ -152,7 +152,7 @@ describe("running a job", () => {
     expect(call.options.workers).toBe(3);
     expect(call.options.signal).toBeInstanceOf(AbortSignal);
     expect(stderr.text).toBe(
-      `Running job ${call.spec.id} with 3 workers\nmap 0/1 reduce 0/1\nmap 1/1 reduce 0/1\n`,
+      `Running job ${call.spec.id} on a job host with 3 tormr-worker processes\nmap 0/1 reduce 0/1\nmap 1/1 reduce 0/1\n`,
     );
     expect(stdout.text).toContain(`Job ${call.spec.id} completed successfully in 1.2 s\n`);
     expect(stdout.text).toContain("Counters: 1\n");
@@ -200,7 +200,7 @@ describe("running a job", () => {
       throw error;
     });
     expect(await tormr("streaming", ...JOB)).toBe(exitCode);
-    expect(stderr.text).toMatch(/^Running job job_\d+_\d+ with \d+ workers?\n/);
+    expect(stderr.text).toMatch(/^Running job job_\d+_\d+ on a job host with \d+ tormr-worker process(es)?\n/);
     expect(stderr.text.slice(stderr.text.indexOf("\n") + 1)).toBe(expected);
     expect(stdout.text).toBe("");
   });
@@ -274,6 +274,7 @@ function parsedJob() {
     conf: {},
     workers: undefined,
     seal: true,
+    local: false,
     sandbox: "none" as const,
     warnings: [],
   };

@@ -55,21 +55,29 @@ const conf = flag(
 const workers = flag(
   "--workers",
   "<n>",
-  "Number of separate local worker processes (default: the number of cores).",
+  "Number of tormr-worker processes joined to a job host started for this job (default: the " +
+    "number of cores).",
+);
+
+const local = flag(
+  "--local",
+  "",
+  "Run in this process's own pool of task processes (no job host, no tormr-worker): the engine " +
+    "alone, for comparison and debugging.",
 );
 
 const noSeal = flag(
   "--no-seal",
   "",
   "Pass splits, partitions and outputs between workers as plain files, without the sealed bucket " +
-    "store and its grants. For measuring what sealing costs; never for real data.",
+    "store and its grants (implies --local). For measuring what sealing costs; never for real data.",
 );
 
 const sandbox = flag(
   "--sandbox",
   "<none|bwrap|docker>",
   "Run each mapper, combiner and reducer in a sandbox: bubblewrap, or Docker with the project's " +
-    "Python image (DOCKER_HOST names the daemon). Default: none, they run as you.",
+    "Python image (DOCKER_HOST names the daemon). Default: none, they run as you (it is your code).",
 );
 
 export const STREAMING_FLAGS: readonly FlagDef[] = [
@@ -99,11 +107,21 @@ export const STREAMING_FLAGS: readonly FlagDef[] = [
   }),
   conf,
   workers,
+  local,
   noSeal,
   sandbox,
 ];
 
-export const RUN_FLAGS: readonly FlagDef[] = [input, output, numReduceTasks, conf, workers, noSeal];
+export const RUN_FLAGS: readonly FlagDef[] = [
+  input,
+  output,
+  numReduceTasks,
+  conf,
+  workers,
+  local,
+  noSeal,
+  sandbox,
+];
 
 export const HELP_TOKENS: ReadonlySet<string> = new Set(["--help", "-help", "-h"]);
 

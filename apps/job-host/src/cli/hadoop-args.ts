@@ -25,6 +25,8 @@ export interface CommonJobArgs {
   workers: number | undefined;
   /** False with --no-seal. */
   seal: boolean;
+  /** --local (or --no-seal): the in-process worker pool instead of a job host and worker processes. */
+  local: boolean;
   /** --sandbox; "none" when not given. */
   sandbox: "none" | "bwrap" | "docker";
   /** Things that were accepted but ignored, to print before the job starts. */
@@ -106,6 +108,7 @@ function commonArgs(scanned: ScannedArgs): CommonJobArgs {
     workers:
       rawWorkers === undefined ? undefined : wholeNumber("--workers", rawWorkers, 1, MAX_WORKERS),
     seal: !scanned.values.has("no-seal"),
+    local: scanned.values.has("local") || scanned.values.has("no-seal"),
     sandbox: sandboxKind(one(scanned, "sandbox")),
     warnings: [],
   };

@@ -15,8 +15,11 @@ export interface CliIo {
   cwd: string;
   /** TORMR_DEBUG=1 adds stack traces to internal errors. */
   debug: boolean;
-  /** Loaded only when a job runs, so --help and usage errors never load the engine. */
-  loadRunner: () => Promise<RunLocalJob>;
+  /**
+   * Loaded only when a job runs, so --help and usage errors never load the engine. `local`: the
+   * in-process pool; otherwise a job host with tormr-worker processes.
+   */
+  loadRunner: (local: boolean) => Promise<RunLocalJob>;
   watchInterrupts?: () => InterruptWatch;
 }
 
@@ -26,7 +29,17 @@ function processIo(): CliIo {
     stderr: process.stderr,
     cwd: process.cwd(),
     debug: process.env.TORMR_DEBUG === "1",
-    loadRunner: async () => (await import("../local/run-local-job.ts")).runLocalJob,
+    loadRunner: async (local) => {
+      if (local) return (await import("../local/run-local-job.ts")).runLocalJob;
+      const { runClusterJob } = await import("../cluster/run-cluster-job.ts");
+      return (spec, options) =>
+        runClusterJob(spec, {
+          workers: options.workers ?? 1,
+          sandbox: options.sandbox?.kind ?? "none",
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+    },
   };
 }
 
@@ -78,7 +91,7 @@ function createProgram(io: CliIo, setExit: (code: number) => void): Command {
         cmd.outputHelp();
         return;
       }
-      const runLocalJob = await io.loadRunner();
+      const runLocalJob = await io.loadRunner(parsed.local);
       const { runJob } = await import("./run-job.ts");
       setExit(await runJob(parsed, { ...io, runLocalJob }));
     });

@@ -37,7 +37,12 @@ export async function runJob(
   const spec = buildJobSpec(args, { cwd: options.cwd, now: options.now });
   for (const warning of args.warnings) stderr.write(`tormr: warning: ${warning}\n`);
   const workers = args.workers ?? os.availableParallelism();
-  stderr.write(`Running job ${spec.id} with ${workers} worker${workers === 1 ? "" : "s"}\n`);
+  const plural = workers === 1 ? "" : "s";
+  stderr.write(
+    args.local
+      ? `Running job ${spec.id} with ${workers} local worker${plural}\n`
+      : `Running job ${spec.id} on a job host with ${workers} tormr-worker process${plural === "s" ? "es" : ""}\n`,
+  );
   if (!args.seal) stderr.write("tormr: warning: --no-seal: data moves between workers unsealed\n");
 
   const progress = createProgressReporter(stderr);

@@ -11,20 +11,22 @@ import { ensureCorpus, MiB } from "../../../../bench/corpus.ts";
 import { formatCountersTable } from "../cli/counters-table.ts";
 import { makeJobId } from "../cli/job-id.ts";
 import { plainProgress } from "../cli/progress-lines.ts";
-import { runLocalJob } from "../local/run-local-job.ts";
+import { runClusterJob } from "../cluster/run-cluster-job.ts";
 import { topWords } from "./top-words.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../../../examples/wordcount/", import.meta.url));
 
-const USAGE = `usage: npm run demo [-- --mb <n> | --all] [--workers <n>]
-  --mb <n>       words of the first n MB of man and doc pages (default 64)
-  --all          all of them (about 340 MB on a stock Debian)
-  --workers <n>  local worker processes (default 2)`;
+const USAGE = `usage: npm run demo [-- --mb <n> | --all] [--workers <n>] [--sandbox <kind>]
+  --mb <n>          words of the first n MB of man and doc pages (default 64)
+  --all             all of them (about 340 MB on a stock Debian)
+  --workers <n>     tormr-worker processes joined to the job host (default 2)
+  --sandbox <kind>  bwrap (default), docker, or none`;
 
 const optionsSchema = z.object({
   mb: z.coerce.number().int().positive().default(64),
   all: z.boolean().default(false),
   workers: z.coerce.number().int().positive().max(64).default(2),
+  sandbox: z.enum(["bwrap", "docker", "none"]).default("bwrap"),
   help: z.boolean().default(false),
 });
 
@@ -36,6 +38,7 @@ function readOptions(): z.infer<typeof optionsSchema> {
         mb: { type: "string" },
         all: { type: "boolean" },
         workers: { type: "string" },
+        sandbox: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -75,14 +78,19 @@ async function main(): Promise<void> {
 
   console.log(
     `${spec.id}: word count of ${(corpus.bytes / MiB).toFixed(1)} MB (${corpus.source === "docs" ? "man and doc pages" : "generated text"}) ` +
-      `with mapper.py, combiner and reducer reducer.py, ${options.workers} workers, 2 reducers`,
+      `with mapper.py, combiner and reducer reducer.py, 2 reducers`,
   );
   console.log(
-    "every split, map partition and part file moves sealed through the bucket store, " +
+    `a job host and ${options.workers} tormr-worker processes (sandbox: ${options.sandbox}); ` +
+      "every split, map partition and part file moves sealed through the bucket store, " +
       "each task attempt under its own grant",
   );
   const progress = plainProgress((line) => console.log(`  ${line}`));
-  const result = await runLocalJob(spec, { workers: options.workers, onProgress: progress.update });
+  const result = await runClusterJob(spec, {
+    workers: options.workers,
+    sandbox: options.sandbox,
+    onProgress: progress.update,
+  });
   progress.stop();
 
   const seconds = result.durationMs / 1000;

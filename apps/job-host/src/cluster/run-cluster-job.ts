@@ -1,0 +1,195 @@
+// Runs one job the distributed way on this machine: an in-process job host, and N real tormr-worker processes joined to it.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { MapReduceError } from "@tormr/mapreduce/errors";
+import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import type { JobProgress, JobResult } from "../local/types.ts";
+import { startJobHost } from "../master/job-host.ts";
+import { type JobStatus, jobStatus } from "../master/job-status.ts";
+import type { MasterSettings } from "../master/settings.ts";
+
+/** The worker launcher in this source tree (a packed install is used through `workerBin`). */
+const DEV_WORKER_BIN = fileURLToPath(
+  new URL("../../../worker/bin/tormr-worker.js", import.meta.url),
+);
+
+export interface ClusterJobOptions {
+  workers: number;
+  /** The workers' sandbox; "none" runs the job's programs as this user (`--unsafe-no-sandbox`). */
+  sandbox: "none" | "bwrap" | "docker";
+  /** The tormr-worker executable; default: this tree's, or TORMR_WORKER_BIN. */
+  workerBin?: string;
+  /** Where the job host keeps its state; default: a temporary folder, removed at the end. */
+  stateDir?: string;
+  settings?: Partial<MasterSettings>;
+  onProgress?: (progress: JobProgress) => void;
+  /** Aborting cancels the job: its workers leave and its output folder is removed. */
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Local runs notice a dead worker in seconds, not the 30 s a real cluster over Tor needs. */
+const LOCAL_SETTINGS: Partial<MasterSettings> = {
+  heartbeatMs: 1_000,
+  timeoutMs: 10_000,
+  pollMs: 5_000,
+};
+
+interface WorkerChild {
+  child: ChildProcess;
+  tail: string[];
+  exited: Promise<number | null>;
+}
+
+export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): Promise<JobResult> {
+  const started = performance.now();
+  const scratch = await mkdtemp(join(tmpdir(), `tormr-${spec.id}-`));
+  const host = await startJobHost({
+    stateDir: options.stateDir ?? join(scratch, "host"),
+    settings: { ...LOCAL_SETTINGS, ...options.settings },
+  });
+  const workers: WorkerChild[] = [];
+  try {
+    await host.master.createJob(spec);
+    const tickets = await host.master.createTickets(spec.id, options.workers);
+    const env = options.env ?? process.env;
+    const bin = options.workerBin ?? env.TORMR_WORKER_BIN ?? DEV_WORKER_BIN;
+    for (const [i, ticket] of tickets.entries()) {
+      workers.push(
+        startWorker(
+          bin,
+          host.workerUrl,
+          ticket,
+          join(scratch, `worker-${i}`),
+          options.sandbox,
+          env,
+        ),
+      );
+    }
+    const progress = (status: JobStatus): JobProgress => ({
+      jobId: spec.id,
+      phase:
+        status.state === "succeeded"
+          ? "done"
+          : status.maps.committed < status.maps.total
+            ? "map"
+            : "reduce",
+      maps: { total: status.maps.total, done: status.maps.committed, running: status.maps.running },
+      reduces: {
+        total: status.reduces.total,
+        done: status.reduces.committed,
+        running: status.reduces.running,
+      },
+      ...(status.status ? { status: status.status } : {}),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    let onJob: (() => void) | undefined;
+    const status = await new Promise<JobStatus>((resolve, reject) => {
+      let checking = false;
+      const check = async () => {
+        if (checking) return;
+        checking = true;
+        try {
+          const now = await jobStatus(host.db, spec.id);
+          options.onProgress?.(progress(now));
+          if (["succeeded", "failed", "cancelled"].includes(now.state)) resolve(now);
+          else if (workers.every((w) => w.child.exitCode !== null)) {
+            const tails = workers.map((w, i) => `worker ${i}: ${w.tail.slice(-3).join(" | ")}`);
+            reject(
+              new MapReduceError(
+                "ERR_JOB_FAILED",
+                `every worker exited before job ${spec.id} finished:\n${tails.join("\n")}`,
+              ),
+            );
+          }
+        } catch (error) {
+          reject(error);
+        } finally {
+          checking = false;
+        }
+      };
+      onJob = () => void check();
+      host.master.on("job", onJob);
+      // Events cover progress; the timer covers workers that die without a word.
+      timer = setInterval(() => void check(), 500);
+      options.signal?.addEventListener("abort", () => void host.master.cancel(spec.id), {
+        once: true,
+      });
+      void check();
+    }).finally(() => {
+      clearInterval(timer);
+      if (onJob) host.master.off("job", onJob);
+    });
+    if (status.state === "cancelled")
+      throw new MapReduceError("ERR_CANCELLED", `job ${spec.id} was cancelled`);
+    if (status.state === "failed")
+      throw new MapReduceError("ERR_JOB_FAILED", status.error ?? `job ${spec.id} failed`);
+    const parts = (await readdir(spec.output)).filter((n) => /^part-\d{5}$/.test(n)).sort();
+    return {
+      jobId: spec.id,
+      output: spec.output,
+      parts: parts.map((n) => join(spec.output, n)),
+      counters: status.counters,
+      maps: status.maps.total,
+      reduces: status.reduces.total,
+      failedAttempts: status.failedAttempts,
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    // Workers leave by themselves once the job is over; one that does not is stopped.
+    await Promise.race([
+      Promise.all(workers.map((w) => w.exited)),
+      new Promise((resolve) => setTimeout(resolve, 15_000)),
+    ]);
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    await Promise.all(workers.map((w) => w.exited));
+    await host.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function startWorker(
+  bin: string,
+  url: string,
+  ticket: string,
+  dir: string,
+  sandbox: ClusterJobOptions["sandbox"],
+  env: NodeJS.ProcessEnv,
+): WorkerChild {
+  const args = [
+    "start",
+    "--job-host",
+    url,
+    "--config-dir",
+    join(dir, "config"),
+    "--work-dir",
+    join(dir, "work"),
+    "--disk-quota-mb",
+    "1",
+    "--yes",
+    ...(sandbox === "none" ? ["--unsafe-no-sandbox"] : ["--sandbox", sandbox]),
+  ];
+  const viaNode = bin.endsWith(".js") || bin.endsWith(".mjs");
+  const child = spawn(viaNode ? process.execPath : bin, viaNode ? [bin, ...args] : args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    // The ticket goes in the environment, never in the process list.
+    env: { ...env, TORMR_WORKER_TICKET: ticket },
+  });
+  const tail: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on("line", (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.once("error", () => resolve(127));
+  });
+  return { child, tail, exited };
+}
