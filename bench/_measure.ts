@@ -19,6 +19,7 @@ export interface CommandSpec {
   cwd: string;
   /** Where its stdout and stderr go, so the bench's own table stays readable. */
   logFile: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function measure(spec: CommandSpec): Promise<Measurement> {
@@ -28,6 +29,7 @@ export async function measure(spec: CommandSpec): Promise<Measurement> {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       stdio: ["ignore", log.fd, log.fd],
+      ...(spec.env ? { env: spec.env } : {}),
     });
     const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
     const spawned = await Promise.race([

@@ -7,16 +7,25 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_SPLIT_SIZE } from "@tormr/mapreduce/job-spec";
+import { type Dockerd, startDockerd } from "@tormr/sandbox/dockerd";
 import { z } from "zod";
 import { type Measurement, measure } from "./_measure.ts";
 import { compareWordCounts, readWordCounts, type WordCounts } from "./_word-counts.ts";
 import { ensureCorpus, MiB } from "./corpus.ts";
 import { sealThroughputBench } from "./seal-throughput.ts";
+import { taskOverheadBench } from "./task-overhead.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const EXAMPLE = join(REPO, "examples/wordcount");
 const CLI = join(REPO, "apps/job-host/bin/tormr.js");
 const QUICK_MB = 24;
+
+/** One dockerd for the Docker runs, started on first use. */
+let dockerd: Dockerd | undefined;
+async function docker(): Promise<Dockerd> {
+  dockerd ??= await startDockerd(await mkdtemp(join(tmpdir(), "tormr-bench-dockerd-")));
+  return dockerd;
+}
 const RSS_LIMIT = 512 * MiB;
 
 const optionsSchema = z.object({
@@ -35,6 +44,8 @@ interface Run {
   /** The run this one is compared with, and the speed-up it should reach. */
   baseline?: { name: string; target: number };
   needsCli?: boolean;
+  /** Runs with DOCKER_HOST set to a dockerd the bench starts. */
+  needsDocker?: boolean;
 }
 
 /**
@@ -61,6 +72,7 @@ const BASELINE_A = "baseline a: node, one process";
 const BASELINE_B = "baseline b: shell pipeline";
 const JS_PLAIN = "TorMR JS job, 2 workers, --no-seal";
 const STREAMING_PLAIN = "TorMR streaming, 2 workers, --no-seal";
+const STREAMING_LOCAL = "TorMR streaming, 2 workers, sealed";
 const STREAMING_ARGS =
   "-mapper mapper.py -reducer reducer.py -file examples/wordcount/mapper.py " +
   "-file examples/wordcount/reducer.py -numReduceTasks 2 --workers 2";
@@ -84,7 +96,7 @@ const RUNS: Run[] = [
   {
     name: "TorMR JS job, 2 workers, sealed",
     command: process.execPath,
-    args: tormr("run examples/wordcount/wordcount.mjs", "-numReduceTasks 2 --workers 2"),
+    args: tormr("run examples/wordcount/wordcount.mjs", "-numReduceTasks 2 --workers 2 --local"),
     cwd: REPO,
     baseline: { name: JS_PLAIN, target: SEALING_TARGET },
     needsCli: true,
@@ -110,19 +122,31 @@ const RUNS: Run[] = [
     needsCli: true,
   },
   {
-    name: "TorMR streaming, 2 workers, sealed",
+    name: STREAMING_LOCAL,
     command: process.execPath,
-    args: tormr("streaming", STREAMING_ARGS),
+    args: tormr("streaming", `${STREAMING_ARGS} --local`),
     cwd: REPO,
     baseline: { name: STREAMING_PLAIN, target: SEALING_TARGET },
     needsCli: true,
   },
+  // The distributed set-ups: a job host and 2 tormr-worker processes, each task in a sandbox.
+  ...(["bwrap", "docker"] as const).map(
+    (sandbox): Run => ({
+      name: `TorMR streaming, job host + 2 workers, ${sandbox}`,
+      command: process.execPath,
+      args: tormr("streaming", `${STREAMING_ARGS} --sandbox ${sandbox}`),
+      cwd: REPO,
+      baseline: { name: STREAMING_LOCAL, target: 0 },
+      needsCli: true,
+      ...(sandbox === "docker" ? { needsDocker: true } : {}),
+    }),
+  ),
 ];
 
 type Result = { run: Run; measured?: Measurement; skipped?: string; check?: string; mbps?: number };
 
 function row(cells: string[]): string {
-  const widths = [38, 8, 7, 8, 8, 34, 0];
+  const widths = [46, 8, 7, 8, 8, 34, 0];
   return cells
     .map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
     .join("  ");
@@ -148,7 +172,7 @@ function printTable(results: Result[]): void {
         measured.seconds.toFixed(1),
         mbps.toFixed(1),
         ratio === undefined ? "-" : `${ratio.toFixed(2)}x`,
-        run.baseline ? `>=${run.baseline.target.toFixed(2)}x` : "-",
+        run.baseline?.target ? `>=${run.baseline.target.toFixed(2)}x` : "-",
         rss,
         check ?? "",
       ]),
@@ -224,6 +248,7 @@ async function main(): Promise<void> {
       args: run.args(corpus, output),
       cwd: run.cwd,
       logFile: join(work, `${slug}.log`),
+      ...(run.needsDocker ? { env: { ...process.env, DOCKER_HOST: (await docker()).host } } : {}),
     });
     if (measured.exit !== 0) {
       console.error(
@@ -248,13 +273,17 @@ async function main(): Promise<void> {
     results.push({ run, measured, check, mbps: mb / measured.seconds });
   }
 
+  const overhead = await taskOverheadBench(work, docker);
+  await dockerd?.stop();
   console.log("");
   printTable(results);
   console.log(
     `\nMB/s counts 10^6 bytes. Speedup: each unsealed job over its baseline, each sealed job over ` +
-      `the same job unsealed (target ${SEALING_TARGET.toFixed(2)}x: sealing adds at most 10%); ` +
+      `the same job unsealed (target ${SEALING_TARGET.toFixed(2)}x: sealing adds at most 10%), ` +
+      `each job-host run over the in-process sealed run; ` +
       `no process should pass ${RSS_LIMIT / MiB} MiB.`,
   );
+  console.log(`\n${overhead.join("\n")}`);
   if (mismatches.length > 0) console.log(`\n${mismatches.join("\n")}`);
   if (options.keep) console.log(`outputs and logs kept in ${work}`);
   else await rm(work, { recursive: true, force: true });

@@ -125,7 +125,7 @@ export async function startWorkerProcess(
     "--work-dir",
     join(dir, "work"),
     "--disk-quota-mb",
-    "1",
+    "256",
     "--yes",
     ...(sandbox === "none" ? ["--unsafe-no-sandbox"] : ["--sandbox", sandbox]),
     ...flags,

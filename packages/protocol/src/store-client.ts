@@ -135,8 +135,13 @@ export class StoreClient {
         if (out.destroyed) return;
         if (!out.write(chunk)) {
           await new Promise<void>((resolve) => {
-            out.once("drain", resolve);
-            out.once("close", resolve);
+            const done = () => {
+              out.off("drain", done);
+              out.off("close", done);
+              resolve();
+            };
+            out.on("drain", done);
+            out.on("close", done);
           });
         }
       }

@@ -1,6 +1,6 @@
 // Runs one job the distributed way on this machine: an in-process job host, and N real tormr-worker processes joined to it.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -57,6 +57,9 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
     await host.master.createJob(spec);
     const tickets = await host.master.createTickets(spec.id, options.workers);
     const env = options.env ?? process.env;
+    // The workers share this machine's disk: each may use its share of what is free now.
+    const { bavail, bsize } = await statfs(scratch);
+    const quotaMb = Math.max(1, Math.floor((bavail * bsize * 0.9) / options.workers / 1024 ** 2));
     const bin = options.workerBin ?? env.TORMR_WORKER_BIN ?? DEV_WORKER_BIN;
     for (const [i, ticket] of tickets.entries()) {
       workers.push(
@@ -67,6 +70,7 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
           join(scratch, `worker-${i}`),
           options.sandbox,
           env,
+          quotaMb,
         ),
       );
     }
@@ -159,6 +163,7 @@ function startWorker(
   dir: string,
   sandbox: ClusterJobOptions["sandbox"],
   env: NodeJS.ProcessEnv,
+  quotaMb: number,
 ): WorkerChild {
   const args = [
     "start",
@@ -169,7 +174,7 @@ function startWorker(
     "--work-dir",
     join(dir, "work"),
     "--disk-quota-mb",
-    "1",
+    String(quotaMb),
     "--yes",
     ...(sandbox === "none" ? ["--unsafe-no-sandbox"] : ["--sandbox", sandbox]),
   ];
