@@ -30,7 +30,8 @@ export class BwrapSandbox implements Sandbox {
   spawn(run: SandboxRun): SandboxProcess {
     checkRun(run);
     const { limits } = run;
-    const cgroup = createCgroup(`tormr-${randomUUID()}`, limits);
+    // The pid names the owner, so a leftover of a process that is gone is known to be stale.
+    const cgroup = createCgroup(`tormr-${process.pid}-${randomUUID()}`, limits);
     const cpu =
       limits.cpuSeconds === undefined
         ? []

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "n
 import { join } from "node:path";
 import { SandboxError } from "./sandbox.ts";
 
-const ROOT = "/sys/fs/cgroup";
+export const ROOT = "/sys/fs/cgroup";
 
 export type CgroupVersion = 1 | 2;
 
@@ -67,18 +67,7 @@ export function createCgroup(name: string, limits: { memoryBytes: number; pids: 
       };
     },
     async remove() {
-      for (const dir of unique) {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            rmdirSync(dir);
-            break;
-          } catch (error) {
-            const code = (error as NodeJS.ErrnoException).code;
-            if (code === "ENOENT" || attempt >= 50) break;
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        }
-      }
+      for (const dir of unique) await removeCgroupDir(dir);
     },
   };
 }
@@ -99,6 +88,21 @@ function writeOptional(file: string, value: string): void {
   try {
     writeFileSync(file, value);
   } catch {}
+}
+
+/** Removes one cgroup folder once its processes are gone, retrying for about a second while
+ * they exit; a folder that is already gone is fine. */
+export async function removeCgroupDir(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || attempt >= 50) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }
 
 function readCounter(file: string, key: string): number {

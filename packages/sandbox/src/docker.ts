@@ -2,6 +2,7 @@
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
+import { createDockerCgroup, type DockerCgroup, dockerCgroupsUsable } from "./docker-cgroup.ts";
 import { dockerEnv } from "./dockerd.ts";
 import {
   checkRun,
@@ -27,6 +28,8 @@ export interface DockerSandboxOptions {
 
 export class DockerSandbox implements Sandbox {
   readonly kind = "docker";
+  /** Whether runs get a cgroup parent of their own (asked of the daemon at the first run). */
+  private cgroupsUsable: boolean | undefined;
   constructor(private readonly options: DockerSandboxOptions = {}) {}
 
   spawn(run: SandboxRun): SandboxProcess {
@@ -34,15 +37,20 @@ export class DockerSandbox implements Sandbox {
     if (run.image === undefined) {
       throw new SandboxError("ERR_BAD_RUN", "expected an image for the docker sandbox, got none");
     }
-    const name = `tormr-${randomUUID()}`;
+    const id = randomUUID();
+    const name = `tormr-${id}`;
     const env = dockerEnv(this.options.host);
+    this.cgroupsUsable ??= dockerCgroupsUsable(env);
+    // Without a parent of our own, --pids-limit alone still limits, but a refused fork goes
+    // unreported: the container's cgroup is removed with it.
+    const cgroup =
+      this.cgroupsUsable === true
+        ? createDockerCgroup(`tormr-docker-${process.pid}-${id}`, run.limits.pids)
+        : undefined;
     const child = spawn(
       "docker",
-      ["run", ...dockerRunFlags(name, run), run.image, ...run.command],
-      {
-        env,
-        stdio: ["pipe", "pipe", "pipe"],
-      },
+      ["run", ...dockerRunFlags(name, run, cgroup), run.image, ...run.command],
+      { env, stdio: ["pipe", "pipe", "pipe"] },
     );
     const docker = (args: string[]) => exec("docker", args, { env, timeout: 30_000 });
 
@@ -85,11 +93,14 @@ export class DockerSandbox implements Sandbox {
         () => undefined,
       );
       await docker(["rm", "-f", name]).catch(() => {});
+      const forkRefused = cgroup?.forkRefused() ?? false;
+      await cgroup?.remove();
       const code = state?.[0] !== undefined ? Number(state[0]) : cli.code;
       const exit: SandboxExit = { code, signal: cli.signal };
       if (state?.[1] === "true") exit.reason = "memory";
       else if (timedOut) exit.reason = "timeout";
       else if (code === CPU_EXIT && run.limits.cpuSeconds !== undefined) exit.reason = "cpu";
+      else if (forkRefused && code !== 0) exit.reason = "pids";
       return exit;
     });
 
@@ -106,7 +117,7 @@ export class DockerSandbox implements Sandbox {
 }
 
 /** The hardened `docker run` flags (ENVIRONMENT.md, "Docker and sandboxes"). */
-export function dockerRunFlags(name: string, run: SandboxRun): string[] {
+export function dockerRunFlags(name: string, run: SandboxRun, cgroup?: DockerCgroup): string[] {
   const { limits } = run;
   const flags = [
     "-i",
@@ -128,8 +139,7 @@ export function dockerRunFlags(name: string, run: SandboxRun): string[] {
     String(limits.memoryBytes),
     "--cpus",
     String(limits.cpus),
-    "--pids-limit",
-    String(limits.pids),
+    ...pidsFlags(limits.pids, cgroup),
     "--cap-drop",
     "ALL",
     "--security-opt",
@@ -150,4 +160,14 @@ export function dockerRunFlags(name: string, run: SandboxRun): string[] {
   }
   for (const [key, value] of Object.entries(sandboxEnv(run))) flags.push("-e", `${key}=${value}`);
   return flags;
+}
+
+/**
+ * With a parent, the limit is the parent's and the container's own one is a backstop one higher:
+ * it never refuses first (so the parent counts the refused fork), yet still limits should the
+ * daemon not have put the container under the parent.
+ */
+function pidsFlags(pids: number, cgroup: DockerCgroup | undefined): string[] {
+  if (cgroup === undefined) return ["--pids-limit", String(pids)];
+  return ["--cgroup-parent", cgroup.parent, "--pids-limit", String(pids + 1)];
 }
