@@ -32,7 +32,8 @@ const LAYOUT_VERSION = "2";
 const TOOLS = [
   ...["sh", "dash", "cat", "cut", "head", "tail", "sort", "uniq", "wc", "tr", "env", "tee"],
   ...["sleep", "echo", "true", "false", "ls", "mkdir", "rm", "grep", "sed", "awk"],
-  ...["basename", "dirname", "xargs", "printf", "expr", "test", "seq", "od", "rev", "paste", "join"],
+  ...["basename", "dirname", "xargs", "printf", "expr", "test", "seq", "od", "rev", "paste"],
+  ...["join"],
 ];
 const TOOL_DIR = "/usr/bin";
 
