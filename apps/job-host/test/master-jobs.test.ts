@@ -1,5 +1,5 @@
 // The master with joined workers over HTTP: word count equals the oracle, and grants keep each worker to its tasks.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
@@ -101,5 +101,33 @@ describe("a JS job on joined workers", () => {
     const shipped = JSON.parse(job.workerJob) as { task: { mapper: string }; image: string };
     expect(shipped.task.mapper).toMatch(/^node js-runner\.mjs map\S* wordcount\.mjs/);
     expect(shipped.image).toBe("tormr/node");
+  }, 120_000);
+});
+
+describe("retention", () => {
+  it("deletes an expired job's records and code bundle, but never an output folder outside the state folder", async () => {
+    const spec = jobSpec({
+      inputs: [w.input],
+      output: join(w.dir, "kept"),
+      task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
+      files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+      numReduceTasks: 1,
+    });
+    await host.master.createJob(spec);
+    await workers(spec.id, 1);
+    const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+    expect(job.state).toBe("succeeded");
+    const digest = (JSON.parse(job.workerJob) as { codeDigest: string }).codeDigest;
+    // Not yet: the default retention is days.
+    expect(await host.master.expire()).not.toContain(spec.id);
+    const later = new Date((job.expiresAt as Date).getTime() + 1000);
+    expect(await host.master.expire(later)).toContain(spec.id);
+    expect(await host.db.job.count({ where: { id: spec.id } })).toBe(0);
+    expect(await host.db.attempt.count({ where: { job: spec.id } })).toBe(0);
+    expect(await host.db.exposure.count({ where: { job: spec.id } })).toBe(0);
+    // Another job with the same scripts still holds the bundle; this one's output is the requester's.
+    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+    const stillUsed = await host.db.job.count({ where: { workerJob: { contains: digest } } });
+    expect(existsSync(join(state, "host", "code", `${digest}.tar`))).toBe(stillUsed > 0);
   }, 120_000);
 });

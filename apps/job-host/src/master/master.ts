@@ -20,6 +20,7 @@ import { finishJob, type JobOutcome } from "./finish-job.ts";
 import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
 import { verifyJoin } from "./join.ts";
 import { MasterError } from "./master-error.ts";
+import { expireJobs } from "./retention.ts";
 import { pickTask } from "./scheduler.ts";
 import { type MasterSettings, masterSettings } from "./settings.ts";
 import {
@@ -63,6 +64,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   /** One state change at a time: assignments and results must not interleave. */
   private chain: Promise<unknown> = Promise.resolve();
   private sweeper: NodeJS.Timeout | undefined;
+  private expirer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(private readonly options: MasterOptions) {
@@ -76,6 +78,9 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     await master.resume();
     master.sweeper = setInterval(() => void master.sweep(), master.settings.heartbeatMs);
     master.sweeper.unref();
+    await master.expire();
+    master.expirer = setInterval(() => void master.expire(), 60_000);
+    master.expirer.unref();
     return master;
   }
 
@@ -558,6 +563,19 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     }
   }
 
+  /** Deletes the jobs whose retention has run out (see retention.ts). */
+  async expire(now = new Date()): Promise<string[]> {
+    if (this.closed) return [];
+    return this.locked(async () => {
+      const gone = await expireJobs(this.db, this.options.store, this.options.stateDir, now);
+      for (const job of gone) this.log({ event: "job-expired", job });
+      return gone;
+    }).catch((error: unknown) => {
+      this.log({ event: "expire-failed", message: String(error) });
+      return [];
+    });
+  }
+
   /** Declares lost the attempts whose worker went silent, and re-queues their tasks. */
   private async sweep(): Promise<void> {
     if (this.closed) return;
@@ -626,6 +644,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.expirer) clearInterval(this.expirer);
     for (const waiter of this.waiters) waiter();
     await this.chain;
   }
