@@ -194,7 +194,10 @@ describe("escapes from the Docker sandbox fail with their reason, and the worker
     {
       name: "a fork bomb",
       mapper: "python3 fork_bomb.py",
-      check: (a: Attempt) => expect(a.stderrTail).toMatch(/Resource temporarily unavailable/),
+      check: (a: Attempt) => {
+        expect(a.stderrTail).toMatch(/Resource temporarily unavailable/);
+        expect(a.reason).toBe("pids");
+      },
     },
     {
       name: "allocating past the memory limit",
