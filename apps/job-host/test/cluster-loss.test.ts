@@ -85,7 +85,7 @@ async function startJob(workerCount: number, splitBytes = "15000") {
     await add(ticket as string);
     return victim.pseudonym;
   };
-  return { admin, spec, jobId, killBusy };
+  return { admin, spec, jobId, killBusy, mine };
 }
 
 describe("worker processes killed mid-job", () => {
@@ -121,4 +121,21 @@ describe("worker processes killed mid-job", () => {
     expect(readParts(spec.output)).toEqual(oracle);
     expect(killed).toHaveLength(5);
   }, 240_000);
+
+  it("SIGTERM: the worker hands its attempt back and leaves cleanly; the job finishes elsewhere", async () => {
+    const { admin, spec, jobId, mine } = await startJob(2);
+    let running: { worker: string; id: string } | undefined;
+    while (!running) {
+      running = (await admin.attempts(jobId)).find((a) => a.state === "running");
+      if (!running) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const worker = mine.find((x) => x.pseudonym === running?.worker) as WorkerProcess;
+    worker.process.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+    const handed = (await admin.attempts(jobId)).find((a) => a.id === running?.id);
+    expect(handed?.state).toBe("returned");
+    const final = await waitForJob(admin, jobId);
+    expect(final.error).toBeNull();
+    expect(readParts(spec.output)).toEqual(oracle);
+  }, 180_000);
 });
