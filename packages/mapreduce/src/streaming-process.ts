@@ -122,6 +122,10 @@ export class StreamingProcess {
         this.endInput();
       }
     })();
+    // Marked handled now: a feed that fails while `consume` still runs (a download whose grant was
+    // revoked) would otherwise be an unhandled rejection, which ends the whole worker process.
+    // It is still awaited, and its error thrown, below.
+    feeding.catch(() => {});
     try {
       const result = await consume();
       await feeding;

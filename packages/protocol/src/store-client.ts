@@ -130,6 +130,8 @@ export class StoreClient {
     // Not Readable.from: destroying that while its generator awaits a response leaves the
     // generator's later rejection unhandled, which ends a worker whose task already failed.
     const out = new PassThrough();
+    // A reader that gave up no longer listens: its late error must not end the process.
+    out.on("error", () => {});
     const pump = async () => {
       for await (const chunk of this.resumingDownload(grant, id)) {
         if (out.destroyed) return;

@@ -1,6 +1,7 @@
-// Step 3 of the protocol: a joining worker proves it holds the Ed25519 key it names, by signing the challenge.
-import { createPublicKey, verify } from "node:crypto";
+// Step 3 of the protocol: one-time tickets, the challenge a joining worker signs with its Ed25519 key, and its session.
+import { createHash, createPublicKey, randomBytes, verify } from "node:crypto";
 import { pseudonymOf } from "@tormr/crypto/keys";
+import type { JobHostDb } from "@tormr/db/job-host";
 import { type JoinRequest, joinStatement } from "@tormr/protocol/worker-api";
 import { MasterError } from "./master-error.ts";
 
@@ -36,4 +37,102 @@ export function verifyJoin(request: JoinRequest): string {
   if (!ok)
     throw new MasterError("ERR_SIGNATURE", "the join signature does not verify with keys.signing");
   return pseudonymOf(signing);
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** How long a worker has to sign its challenge. */
+const CHALLENGE_MS = 120_000;
+
+export type WorkerRow = {
+  job: string;
+  pseudonym: string;
+  state: string;
+  signingKey: string;
+  wrappingKey: string;
+};
+
+/**
+ * Tickets, challenges and sessions. Tickets and sessions are stored only as hashes, so a copy of
+ * the database lets nobody join or act as a worker. Challenges live in memory: a restart between
+ * challenge and join only makes the worker ask again.
+ */
+export class JoinDesk {
+  private readonly challenges = new Map<string, { ticketHash: string; expires: number }>();
+
+  constructor(private readonly db: JobHostDb) {}
+
+  async createTickets(jobId: string, count: number): Promise<string[]> {
+    const tickets = Array.from({ length: count }, () => randomBytes(32).toString("base64url"));
+    await this.db.joinTicket.createMany({
+      data: tickets.map((t) => ({ hash: sha256(t), job: jobId })),
+    });
+    return tickets;
+  }
+
+  async challenge(ticket: string): Promise<{ challenge: string; jobId: string }> {
+    const row = await this.db.joinTicket.findUnique({ where: { hash: sha256(ticket) } });
+    if (!row || row.usedAt) {
+      throw new MasterError("ERR_TICKET", "this join ticket is unknown or was already used");
+    }
+    const challenge = randomBytes(32).toString("base64url");
+    const now = Date.now();
+    for (const [key, value] of this.challenges) {
+      if (value.expires < now) this.challenges.delete(key);
+    }
+    this.challenges.set(challenge, { ticketHash: row.hash, expires: now + CHALLENGE_MS });
+    return { challenge, jobId: row.job };
+  }
+
+  /**
+   * Checks the challenge and its signature, uses up the ticket (one statement, so two joins with
+   * one ticket cannot both win), and records the worker with a new session.
+   */
+  async admit(
+    request: JoinRequest,
+  ): Promise<{ jobId: string; pseudonym: string; session: string }> {
+    const ticketHash = sha256(request.ticket);
+    const pending = this.challenges.get(request.challenge);
+    if (!pending || pending.ticketHash !== ticketHash || pending.expires < Date.now()) {
+      throw new MasterError(
+        "ERR_CHALLENGE",
+        "this challenge is unknown, expired, or for another ticket",
+      );
+    }
+    const pseudonym = verifyJoin(request);
+    this.challenges.delete(request.challenge);
+    const ticket = await this.db.joinTicket.findUnique({ where: { hash: ticketHash } });
+    const used = await this.db.joinTicket.updateMany({
+      where: { hash: ticketHash, usedAt: null },
+      data: { usedAt: new Date(), usedBy: pseudonym },
+    });
+    if (!ticket || used.count !== 1) {
+      throw new MasterError("ERR_TICKET", "this join ticket is unknown or was already used");
+    }
+    const session = randomBytes(32).toString("base64url");
+    const fields = {
+      sessionHash: sha256(session),
+      signingKey: request.keys.signing,
+      wrappingKey: request.keys.wrapping,
+      sandbox: request.capabilities.sandbox,
+      slots: request.capabilities.slots,
+      memoryBytes: BigInt(request.capabilities.memoryBytes),
+      state: "active",
+      lastSeen: new Date(),
+    };
+    await this.db.worker.upsert({
+      where: { job_pseudonym: { job: ticket.job, pseudonym } },
+      create: { job: ticket.job, pseudonym, ...fields },
+      update: fields,
+    });
+    return { jobId: ticket.job, pseudonym, session };
+  }
+
+  async authenticate(session: string | undefined): Promise<WorkerRow> {
+    const worker = session
+      ? await this.db.worker.findUnique({ where: { sessionHash: sha256(session) } })
+      : null;
+    if (!worker) throw new MasterError("ERR_SESSION", "no such worker session: join the job first");
+    return worker;
+  }
 }

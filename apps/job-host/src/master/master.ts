@@ -1,12 +1,8 @@
-// The master: durable jobs, tasks and attempts in the job host's database, handed to joined workers one attempt at a time.
-import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
-import { wrapKey, wrappedKeyToString } from "@tormr/crypto/key-wrap";
 import type { JobHostDb } from "@tormr/db/job-host";
-import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
+import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import type { Split } from "@tormr/mapreduce/splits";
-import type { SealedOutput } from "@tormr/protocol/task-exchange";
 import type {
   JoinRequest,
   JoinResponse,
@@ -16,20 +12,15 @@ import type {
 } from "@tormr/protocol/worker-api";
 import type { BucketStore } from "../store/bucket-store.ts";
 import { assignAttempt } from "./assign.ts";
+import { type AttemptContext, commitAttempt, endAttempt } from "./attempt-end.ts";
 import { finishJob, type JobOutcome } from "./finish-job.ts";
 import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
-import { verifyJoin } from "./join.ts";
+import { JoinDesk, type WorkerRow } from "./join.ts";
 import { MasterError } from "./master-error.ts";
 import { expireJobs } from "./retention.ts";
 import { pickTask } from "./scheduler.ts";
 import { type MasterSettings, masterSettings } from "./settings.ts";
-import {
-  BadResult,
-  checkOutputs,
-  type GrantAuthority,
-  mapScope,
-  reduceScope,
-} from "./task-grants.ts";
+import type { GrantAuthority } from "./task-grants.ts";
 
 export interface MasterOptions {
   db: JobHostDb;
@@ -41,16 +32,6 @@ export interface MasterOptions {
   log?: (event: Record<string, unknown>) => void;
 }
 
-type WorkerRow = {
-  job: string;
-  pseudonym: string;
-  state: string;
-  signingKey: string;
-  wrappingKey: string;
-};
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
 /**
  * The master. Every state change is a database write first, so a job host killed at any moment
  * resumes from its database (`open` re-queues attempts that were running). Events: `job` with the
@@ -58,7 +39,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  */
 export class Master extends EventEmitter<{ job: [jobId: string] }> {
   readonly settings: MasterSettings;
-  private readonly challenges = new Map<string, { ticketHash: string; expires: number }>();
+  private readonly desk: JoinDesk;
   /** Long-polls waiting for a task: woken whenever something may have become schedulable. */
   private readonly waiters = new Set<() => void>();
   /** One state change at a time: assignments and results must not interleave. */
@@ -70,6 +51,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   private constructor(private readonly options: MasterOptions) {
     super();
     this.settings = masterSettings(options.settings);
+    this.desk = new JoinDesk(options.db);
   }
 
   /** Opens the master on a database, and resumes every unfinished job in it. */
@@ -98,6 +80,18 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     return run;
   }
 
+  private get attemptContext(): AttemptContext {
+    return {
+      db: this.db,
+      store: this.options.store,
+      authority: this.options.authority,
+      settings: this.settings,
+      log: (event) => this.log(event),
+      fail: (jobId, error) => this.fail(jobId, error),
+      maybeFinish: (jobId) => this.maybeFinish(jobId),
+    };
+  }
+
   private wake(jobId: string) {
     for (const waiter of this.waiters) waiter();
     this.emit("job", jobId);
@@ -115,11 +109,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   /** One-time join tickets for `jobId`: only their hashes are kept. */
   async createTickets(jobId: string, count: number): Promise<string[]> {
     await this.jobRow(jobId);
-    const tickets = Array.from({ length: count }, () => randomBytes(32).toString("base64url"));
-    await this.db.joinTicket.createMany({
-      data: tickets.map((t) => ({ hash: sha256(t), job: jobId })),
-    });
-    return tickets;
+    return this.desk.createTickets(jobId, count);
   }
 
   /** The job's host-side spec (with its paths). */
@@ -164,7 +154,12 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     for (const job of jobs) {
       const running = await this.db.attempt.findMany({ where: { job: job.id, state: "running" } });
       for (const attempt of running) {
-        await this.endAttempt(attempt, "lost", "the job host restarted while it ran");
+        await endAttempt(
+          this.attemptContext,
+          attempt,
+          "lost",
+          "the job host restarted while it ran",
+        );
       }
       this.log({ event: "job-resumed", job: job.id, requeued: running.length });
       if (job.state === "preparing") void this.prepare(job.id);
@@ -175,57 +170,12 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   // 2. Joining.
 
   async challenge(ticket: string): Promise<{ challenge: string; job: WorkerJob }> {
-    const row = await this.db.joinTicket.findUnique({ where: { hash: sha256(ticket) } });
-    if (!row || row.usedAt) {
-      throw new MasterError("ERR_TICKET", "this join ticket is unknown or was already used");
-    }
-    const job = await this.jobRow(row.job);
-    const challenge = randomBytes(32).toString("base64url");
-    const now = Date.now();
-    for (const [key, value] of this.challenges)
-      if (value.expires < now) this.challenges.delete(key);
-    this.challenges.set(challenge, { ticketHash: row.hash, expires: now + 120_000 });
-    return { challenge, job: JSON.parse(job.workerJob) as WorkerJob };
+    const { challenge, jobId } = await this.desk.challenge(ticket);
+    return { challenge, job: JSON.parse((await this.jobRow(jobId)).workerJob) as WorkerJob };
   }
 
   async join(request: JoinRequest): Promise<Omit<JoinResponse, "v">> {
-    const ticketHash = sha256(request.ticket);
-    const pending = this.challenges.get(request.challenge);
-    if (!pending || pending.ticketHash !== ticketHash || pending.expires < Date.now()) {
-      throw new MasterError(
-        "ERR_CHALLENGE",
-        "this challenge is unknown, expired, or for another ticket",
-      );
-    }
-    const pseudonym = verifyJoin(request);
-    this.challenges.delete(request.challenge);
-    const session = randomBytes(32).toString("base64url");
-    const jobId = await this.locked(async () => {
-      const ticket = await this.db.joinTicket.findUnique({ where: { hash: ticketHash } });
-      const used = await this.db.joinTicket.updateMany({
-        where: { hash: ticketHash, usedAt: null },
-        data: { usedAt: new Date(), usedBy: pseudonym },
-      });
-      if (!ticket || used.count !== 1) {
-        throw new MasterError("ERR_TICKET", "this join ticket is unknown or was already used");
-      }
-      const fields = {
-        sessionHash: sha256(session),
-        signingKey: request.keys.signing,
-        wrappingKey: request.keys.wrapping,
-        sandbox: request.capabilities.sandbox,
-        slots: request.capabilities.slots,
-        memoryBytes: BigInt(request.capabilities.memoryBytes),
-        state: "active",
-        lastSeen: new Date(),
-      };
-      await this.db.worker.upsert({
-        where: { job_pseudonym: { job: ticket.job, pseudonym } },
-        create: { job: ticket.job, pseudonym, ...fields },
-        update: fields,
-      });
-      return ticket.job;
-    });
+    const { jobId, pseudonym, session } = await this.desk.admit(request);
     const job = await this.jobRow(jobId);
     this.log({ event: "worker-joined", job: jobId, worker: pseudonym });
     const { heartbeatMs, timeoutMs, pollMs } = this.settings;
@@ -241,12 +191,8 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   }
 
   /** The worker a session token belongs to. */
-  async authenticate(session: string | undefined): Promise<WorkerRow> {
-    const worker = session
-      ? await this.db.worker.findUnique({ where: { sessionHash: sha256(session) } })
-      : null;
-    if (!worker) throw new MasterError("ERR_SESSION", "no such worker session: join the job first");
-    return worker;
+  authenticate(session: string | undefined): Promise<WorkerRow> {
+    return this.desk.authenticate(session);
   }
 
   /** The code bundle's path, for a worker of the job that has that digest. */
@@ -263,7 +209,8 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       const running = await this.db.attempt.findMany({
         where: { job: worker.job, worker: worker.pseudonym, state: "running" },
       });
-      for (const attempt of running) await this.endAttempt(attempt, "returned", "the worker left");
+      for (const attempt of running)
+        await endAttempt(this.attemptContext, attempt, "returned", "the worker left");
       await this.db.worker.update({
         where: { job_pseudonym: { job: worker.job, pseudonym: worker.pseudonym } },
         data: { state: worker.state === "removed" ? "removed" : "left" },
@@ -386,7 +333,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
           ? {}
           : { sandbox: result.sandbox.kind, containerId: result.sandbox.containerId ?? null };
       if (result.outcome === "returned") {
-        await this.endAttempt(attempt, "returned", "handed back by its worker");
+        await endAttempt(this.attemptContext, attempt, "returned", "handed back by its worker");
         return false;
       }
       if (result.outcome === "failed") {
@@ -400,167 +347,14 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
             stderrTail: e.stderrTail,
           },
         });
-        await this.endAttempt(attempt, "failed", e.message);
+        await endAttempt(this.attemptContext, attempt, "failed", e.message);
         return false;
       }
       await this.db.attempt.update({ where: { id: attemptId }, data: sandbox });
-      return this.commitAttempt(attempt, result.outputs, result.counters);
+      return commitAttempt(this.attemptContext, attempt, result.outputs, result.counters);
     });
     this.wake(worker.job);
     return { committed };
-  }
-
-  private async commitAttempt(
-    attempt: { id: string; job: string; task: string; number: number; worker: string },
-    outputs: SealedOutput[],
-    counters: Record<string, Record<string, number>>,
-  ): Promise<boolean> {
-    const job = await this.jobRow(attempt.job);
-    const task = await this.db.task.findUniqueOrThrow({
-      where: { job_name: { job: attempt.job, name: attempt.task } },
-    });
-    const scope =
-      task.kind === "map"
-        ? mapScope(job.id, task.index, attempt.number, job.reduces, [])
-        : reduceScope(job.id, task.index, attempt.number, []);
-    let keys: Map<string, Buffer>;
-    try {
-      keys = await checkOutputs(
-        this.options.store,
-        this.options.authority.wrapping,
-        attempt.task,
-        scope.outputIds,
-        outputs,
-      );
-    } catch (error) {
-      if (!(error instanceof BadResult)) throw error;
-      await this.endAttempt(attempt, "failed", error.message);
-      throw new MasterError("ERR_BAD_RESULT", error.message);
-    }
-    const winner = await this.options.store.commit(job.id, attempt.task, attempt.number);
-    if (winner !== attempt.number) {
-      await this.endAttempt(attempt, "killed", "another attempt of its task won");
-      return false;
-    }
-    for (const [id, key] of keys) {
-      await this.db.bucket.update({
-        where: { id },
-        data: {
-          key: wrappedKeyToString(wrapKey(key, id, this.options.authority.wrapping.publicKey)),
-        },
-      });
-    }
-    await this.db.task.update({
-      where: { job_name: { job: job.id, name: attempt.task } },
-      data: {
-        state: "committed",
-        committedAttempt: attempt.number,
-        outputs: JSON.stringify(scope.outputIds),
-        counters: JSON.stringify(counters),
-      },
-    });
-    await this.endAttempt(attempt, "succeeded");
-    await this.db.worker.updateMany({
-      where: { job: job.id, pseudonym: attempt.worker },
-      data: { failureRun: 0 },
-    });
-    // The losers of a speculative race stop now: their grants die, their next heartbeat says cancel.
-    const others = await this.db.attempt.findMany({
-      where: { job: job.id, task: attempt.task, state: "running" },
-    });
-    for (const other of others)
-      await this.endAttempt(other, "killed", "another attempt of its task won");
-    await this.maybeFinish(job.id);
-    return true;
-  }
-
-  /**
-   * Ends an attempt: its state, its grant revoked, and its task back to pending unless another
-   * attempt still runs or it is committed. A failure counts against the task and the worker.
-   */
-  private async endAttempt(
-    attempt: {
-      id: string;
-      job: string;
-      task: string;
-      worker: string;
-      grantJti?: string;
-      grantExp?: Date;
-    },
-    state: "succeeded" | "failed" | "lost" | "killed" | "returned",
-    message?: string,
-  ): Promise<void> {
-    const row = await this.db.attempt.update({
-      where: { id: attempt.id },
-      data: { state, finishedAt: new Date(), ...(message ? { error: message } : {}) },
-    });
-    await this.options.store.revoke(
-      { jti: row.grantJti, job: row.job, exp: Math.floor(row.grantExp.getTime() / 1000) },
-      `attempt ${state}`,
-    );
-    this.log({
-      event: `attempt-${state}`,
-      job: row.job,
-      task: row.task,
-      attempt: row.number,
-      worker: row.worker,
-      ...(message ? { message } : {}),
-    });
-    if (state === "succeeded" || state === "killed") return;
-    const stillRunning = await this.db.attempt.count({
-      where: { job: row.job, task: row.task, state: "running" },
-    });
-    const task = await this.db.task.update({
-      where: { job_name: { job: row.job, name: row.task } },
-      data: {
-        ...(state === "failed" ? { failures: { increment: 1 } } : { losses: { increment: 1 } }),
-      },
-    });
-    if (task.state !== "committed" && stillRunning === 0) {
-      await this.db.task.update({
-        where: { job_name: { job: row.job, name: row.task } },
-        data: { state: "pending" },
-      });
-    }
-    if (state === "failed") {
-      const worker = await this.db.worker.update({
-        where: { job_pseudonym: { job: row.job, pseudonym: row.worker } },
-        data: { failureRun: { increment: 1 } },
-      });
-      if (worker.failureRun >= this.settings.workerMaxFailures && worker.state === "active") {
-        await this.db.worker.update({
-          where: { job_pseudonym: { job: row.job, pseudonym: row.worker } },
-          data: { state: "removed" },
-        });
-        this.log({
-          event: "worker-removed",
-          job: row.job,
-          worker: row.worker,
-          failures: worker.failureRun,
-        });
-      }
-      // Out of space is no task's fault: retrying elsewhere cannot help, so the job ends now, on the
-      // word of the job host's own store (never on a worker's report alone).
-      const space = this.options.store.spaceRefusal(row.job);
-      if (space && task.state !== "committed") {
-        await this.fail(
-          row.job,
-          `${space.message}. Free some space or raise the quota, then run the job again`,
-        );
-        return;
-      }
-      const job = await this.jobRow(row.job);
-      const settings = jobSettings(JSON.parse(job.spec) as JobSpec);
-      const max = task.kind === "map" ? settings.mapMaxAttempts : settings.reduceMaxAttempts;
-      if (task.state !== "committed" && task.failures >= max) {
-        await this.fail(
-          row.job,
-          `${row.task} failed ${task.failures} times; attempt ${row.number}: ${message ?? "failed"}${row.stderrTail?.trim() ? `\nlast stderr:\n${row.stderrTail.trimEnd()}` : ""}`,
-        );
-      }
-    } else if (task.state !== "committed" && task.losses >= this.settings.maxLosses) {
-      await this.fail(row.job, `${row.task} lost its worker ${task.losses} times`);
-    }
   }
 
   /** Deletes the jobs whose retention has run out (see retention.ts). */
@@ -585,7 +379,12 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
         where: { state: "running", heartbeatAt: { lt: silentSince } },
       });
       for (const attempt of lost) {
-        await this.endAttempt(attempt, "lost", `no heartbeat for ${this.settings.timeoutMs} ms`);
+        await endAttempt(
+          this.attemptContext,
+          attempt,
+          "lost",
+          `no heartbeat for ${this.settings.timeoutMs} ms`,
+        );
         this.wake(attempt.job);
       }
     }).catch((error: unknown) => this.log({ event: "sweep-failed", message: String(error) }));
