@@ -200,7 +200,9 @@ describe("running a job", () => {
       throw error;
     });
     expect(await tormr("streaming", ...JOB)).toBe(exitCode);
-    expect(stderr.text).toMatch(/^Running job job_\d+_\d+ on a job host with \d+ tormr-worker process(es)?\n/);
+    expect(stderr.text).toMatch(
+      /^Running job job_\d+_\d+ on a job host with \d+ tormr-worker process(es)?\n/,
+    );
     expect(stderr.text.slice(stderr.text.indexOf("\n") + 1)).toBe(expected);
     expect(stdout.text).toBe("");
   });
