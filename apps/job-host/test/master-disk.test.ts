@@ -3,8 +3,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
-import { runWorkerLoop } from "@tormr/worker/worker-loop";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type JobHost, type JobHostOptions, startJobHost } from "../src/master/job-host.ts";
 import {
@@ -16,6 +14,7 @@ import {
   wordCountOracle,
   workspace,
 } from "./helpers.ts";
+import { joinWorkers } from "./master-helpers.ts";
 
 let w: Workspace;
 let state: string;
@@ -48,22 +47,7 @@ async function runJob(output: string, workers = 2) {
     conf: SMALL_SPLITS,
   });
   await h.master.createJob(spec);
-  const tickets = await h.master.createTickets(spec.id, workers);
-  await Promise.all(
-    tickets.map(async (ticket, i) => {
-      const { identity } = await loadOrCreateIdentity(join(state, `${output}-w${i}`));
-      return runWorkerLoop({
-        jobHost: h.workerUrl,
-        ticket,
-        identity,
-        workDir: join(state, `${output}-work${i}`),
-        slots: 1,
-        limits: { memoryBytes: 512 * 1024 ** 2, cpus: 1, pids: 64, tmpfsBytes: 64 * 1024 ** 2 },
-        memoryBytes: 512 * 1024 ** 2,
-        resolveImage: async (image) => image,
-      });
-    }),
-  );
+  await joinWorkers(h, spec.id, workers, join(state, output));
   return { spec, job: await h.db.job.findUniqueOrThrow({ where: { id: spec.id } }) };
 }
 

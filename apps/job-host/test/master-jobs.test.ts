@@ -2,8 +2,6 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
-import { runWorkerLoop } from "@tormr/worker/worker-loop";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
 import {
@@ -15,6 +13,7 @@ import {
   wordCountOracle,
   workspace,
 } from "./helpers.ts";
+import { joinWorkers } from "./master-helpers.ts";
 
 let w: Workspace;
 let host: JobHost;
@@ -32,25 +31,6 @@ afterAll(async () => {
   w.cleanup();
 });
 
-async function workers(jobId: string, n: number) {
-  const tickets = await host.master.createTickets(jobId, n);
-  return Promise.all(
-    tickets.map(async (ticket, i) => {
-      const { identity } = await loadOrCreateIdentity(join(state, `worker-${jobId}-${i}`));
-      return runWorkerLoop({
-        jobHost: host.workerUrl,
-        ticket,
-        identity,
-        workDir: join(state, `work-${jobId}-${i}`),
-        slots: 1,
-        limits: { memoryBytes: 512 * 1024 ** 2, cpus: 1, pids: 64, tmpfsBytes: 64 * 1024 ** 2 },
-        memoryBytes: 512 * 1024 ** 2,
-        resolveImage: async (image) => image,
-      });
-    }),
-  );
-}
-
 describe("a job host with three joined workers", () => {
   it("runs the streaming word count to the oracle's output", async () => {
     const spec = jobSpec({
@@ -62,7 +42,7 @@ describe("a job host with three joined workers", () => {
       conf: SMALL_SPLITS,
     });
     await host.master.createJob(spec);
-    const summaries = await workers(spec.id, 3);
+    const summaries = await joinWorkers(host, spec.id, 3, state);
     const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
     expect(job.error).toBeNull();
     expect(job.state).toBe("succeeded");
@@ -94,7 +74,7 @@ describe("a JS job on joined workers", () => {
       conf: SMALL_SPLITS,
     });
     await host.master.createJob(spec);
-    await workers(spec.id, 2);
+    await joinWorkers(host, spec.id, 2, state);
     const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
     expect(job.error).toBeNull();
     expect(readParts(join(w.dir, "wc-js"))).toEqual(wordCountOracle(w.input));
@@ -114,7 +94,7 @@ describe("retention", () => {
       numReduceTasks: 1,
     });
     await host.master.createJob(spec);
-    await workers(spec.id, 1);
+    await joinWorkers(host, spec.id, 1, state);
     const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
     expect(job.state).toBe("succeeded");
     const digest = (JSON.parse(job.workerJob) as { codeDigest: string }).codeDigest;

@@ -3,11 +3,9 @@ import { sign } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
 import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
 import { StoreClient } from "@tormr/protocol/store-client";
 import { type Assignment, joinStatement } from "@tormr/protocol/worker-api";
-import { runWorkerLoop } from "@tormr/worker/worker-loop";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
 import {
@@ -19,6 +17,7 @@ import {
   wordCountOracle,
   workspace,
 } from "./helpers.ts";
+import { joinWorkers } from "./master-helpers.ts";
 import { collect } from "./store-helpers.ts";
 
 let w: Workspace;
@@ -105,25 +104,6 @@ async function scriptedWorker(jobId: string) {
   };
 }
 
-async function realWorkers(jobId: string, n: number) {
-  const tickets = await host.master.createTickets(jobId, n);
-  return Promise.all(
-    tickets.map(async (ticket, i) => {
-      const { identity } = await loadOrCreateIdentity(join(state, `real-${i}`));
-      return runWorkerLoop({
-        jobHost: host.workerUrl,
-        ticket,
-        identity,
-        workDir: join(state, `work-${i}`),
-        slots: 1,
-        limits: { memoryBytes: 512 * 1024 ** 2, cpus: 1, pids: 64, tmpfsBytes: 64 * 1024 ** 2 },
-        memoryBytes: 512 * 1024 ** 2,
-        resolveImage: async (image) => image,
-      });
-    }),
-  );
-}
-
 const wordCount = (output: string) =>
   jobSpec({
     inputs: [w.input],
@@ -148,7 +128,7 @@ describe("the scheduler", () => {
     // The straggler heartbeats but never finishes.
     const beat = setInterval(() => void slow.heartbeat((taken as Assignment).attemptId), 200);
     try {
-      await realWorkers(spec.id, 2);
+      await joinWorkers(host, spec.id, 2, state);
       const attempts = await host.db.attempt.findMany({
         where: { job: spec.id, task: taken.type === "map" ? `m${taken.index}` : `r${taken.index}` },
       });
@@ -190,7 +170,7 @@ describe("the scheduler", () => {
       where: { job: spec.id, state: "removed" },
     });
     expect(worker.failureRun).toBe(2);
-    await realWorkers(spec.id, 2);
+    await joinWorkers(host, spec.id, 2, state);
     const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
     expect(job.state).toBe("succeeded");
     expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DbError } from "./errors.ts";
 import { isUniqueViolation, type JobHostDb, openJobHostDb } from "./job-host.ts";
+
+const MIGRATIONS = join(import.meta.dirname, "..", "..", "..", "prisma", "job-host", "migrations");
 
 // Opening an existing file runs `prisma migrate deploy` (a child process), and the very first open
 // builds the template: both take seconds, far more on a loaded machine.
@@ -145,7 +147,7 @@ describe("openJobHostDb on a new file", () => {
 
 describe("openJobHostDb on an existing file", () => {
   it(
-    "keeps the data across a close and re-open, and the migration history stays single",
+    "keeps the data across a close and re-open, and each migration is applied exactly once",
     async () => {
       const path = join(dir, "reopen.db");
       const first = await openJobHostDb(path);
@@ -161,7 +163,10 @@ describe("openJobHostDb on an existing file", () => {
       const history = await again.$queryRawUnsafe<{ n: bigint }[]>(
         "SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
       );
-      expect(history).toEqual([{ n: 1n }]);
+      const migrations = (await readdir(MIGRATIONS, { withFileTypes: true })).filter((e) =>
+        e.isDirectory(),
+      );
+      expect(history).toEqual([{ n: BigInt(migrations.length) }]);
     },
     SLOW,
   );
@@ -242,4 +247,31 @@ describe("openJobHostDb errors name the path", () => {
     expect(error.code).toBe("ERR_DB_CORRUPT");
     expect(error.message).toContain(`${path}-wal`);
   });
+});
+
+describe("openJobHostDb on a database from before the master's migration", () => {
+  it(
+    "applies the new migration at start and keeps the buckets",
+    async () => {
+      const path = join(dir, "old.db");
+      const db = await openJobHostDb(path);
+      await db.bucket.create({ data: bucket("j/old") });
+      // Back to the first migration's shape: what a job host of the previous release left.
+      for (const table of ["Job", "Task", "Attempt", "Worker", "JoinTicket"]) {
+        await db.$executeRawUnsafe(`DROP TABLE "${table}"`);
+      }
+      await db.$executeRawUnsafe(`ALTER TABLE "Bucket" DROP COLUMN "key"`);
+      await db.$executeRawUnsafe(
+        `DELETE FROM _prisma_migrations WHERE migration_name LIKE '%_master'`,
+      );
+      await db.$disconnect();
+
+      const upgraded = await openAt("old.db");
+      expect(await upgraded.bucket.findMany({ select: { id: true, key: true } })).toEqual([
+        { id: "j/old", key: null },
+      ]);
+      expect(await upgraded.job.count()).toBe(0);
+    },
+    SLOW,
+  );
 });

@@ -4,17 +4,14 @@ import { createWriteStream } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { splitBucketId } from "@tormr/crypto/bucket-id";
-import { newBucketKey, open, seal } from "@tormr/crypto/bucket-seal";
+import { open } from "@tormr/crypto/bucket-seal";
 import { generateKeyPair, pseudonymOf, type RawKeyPair } from "@tormr/crypto/keys";
 import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
-import { countLines } from "@tormr/mapreduce/byte-string";
-import { readSegment } from "@tormr/mapreduce/input-reader";
 import type { Split } from "@tormr/mapreduce/splits";
 import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
-import { through } from "@tormr/task-runner/through";
+import { putSealedSegment } from "../master/job-setup.ts";
 import {
   checkOutputs,
   type GrantAuthority,
@@ -71,22 +68,7 @@ export class SealedExchange {
     const ids: string[] = [];
     for (const [index, segment] of split.segments.entries()) {
       const id = splitBucketId(this.jobId, split.index, index);
-      const key = newBucketKey();
-      let records = 0;
-      const counted = async function* () {
-        for await (const chunk of readSegment(segment)) {
-          records += countLines(chunk);
-          yield chunk;
-        }
-      };
-      const sealed = through(Readable.from(counted(), { objectMode: false }), seal(key, id));
-      await this.store.put(id, sealed, Number.MAX_SAFE_INTEGER, {
-        pseudonym: this.issuer,
-        task: `m${split.index}`,
-        attempt: 0,
-        // Read once the bytes are all in: the count is only known then.
-        records: () => records,
-      });
+      const key = await putSealedSegment(this.store, id, segment, this.issuer, split.index);
       this.keys.set(id, key);
       ids.push(id);
     }

@@ -11,7 +11,7 @@ import { countLines } from "@tormr/mapreduce/byte-string";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import { readSegment } from "@tormr/mapreduce/input-reader";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
-import { planSplits, type Split } from "@tormr/mapreduce/splits";
+import { planSplits, type Segment, type Split } from "@tormr/mapreduce/splits";
 import { validateJob } from "@tormr/mapreduce/validate-job";
 import type { WorkerJob } from "@tormr/protocol/worker-api";
 import { packBundle } from "@tormr/task-runner/code-bundle";
@@ -140,21 +140,7 @@ export async function sealSplits(
       const stored = await db.bucket.findUnique({ where: { id }, select: { key: true } });
       if (stored?.key) continue;
       if (stored) await store.removeBucket(id);
-      const key = newBucketKey();
-      let records = 0;
-      const counted = async function* () {
-        for await (const chunk of readSegment(segment)) {
-          records += countLines(chunk);
-          yield chunk;
-        }
-      };
-      const sealed = through(Readable.from(counted(), { objectMode: false }), seal(key, id));
-      await store.put(id, sealed, Number.MAX_SAFE_INTEGER, {
-        pseudonym: issuer,
-        task: `m${split.index}`,
-        attempt: 0,
-        records: () => records,
-      });
+      const key = await putSealedSegment(store, id, segment, issuer, split.index);
       await db.bucket.update({
         where: { id },
         data: { key: wrappedKeyToString(wrapKey(key, id, host.publicKey)) },
@@ -162,4 +148,34 @@ export async function sealSplits(
     }
     onSealed(split.index);
   }
+}
+
+/**
+ * Seals one segment of a split (whole lines, as a mapper reads them) under a fresh key into bucket
+ * `id`, counting its records as it streams, and returns the key.
+ */
+export async function putSealedSegment(
+  store: BucketStore,
+  id: string,
+  segment: Segment,
+  issuer: string,
+  map: number,
+): Promise<Buffer> {
+  const key = newBucketKey();
+  let records = 0;
+  const counted = async function* () {
+    for await (const chunk of readSegment(segment)) {
+      records += countLines(chunk);
+      yield chunk;
+    }
+  };
+  const sealed = through(Readable.from(counted(), { objectMode: false }), seal(key, id));
+  await store.put(id, sealed, Number.MAX_SAFE_INTEGER, {
+    pseudonym: issuer,
+    task: `m${map}`,
+    attempt: 0,
+    // Read once the bytes are all in: the count is only known then.
+    records: () => records,
+  });
+  return key;
 }
