@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createCgroup } from "./cgroup.ts";
+import { sweepStaleCgroupsOnce } from "./cgroup-sweep.ts";
 import {
   checkRun,
   childClosed,
@@ -29,6 +30,8 @@ export class BwrapSandbox implements Sandbox {
 
   spawn(run: SandboxRun): SandboxProcess {
     checkRun(run);
+    // In the background, once per process: what earlier, killed processes left behind.
+    void sweepStaleCgroupsOnce();
     const { limits } = run;
     // The pid names the owner, so a leftover of a process that is gone is known to be stale.
     const cgroup = createCgroup(`tormr-${process.pid}-${randomUUID()}`, limits);

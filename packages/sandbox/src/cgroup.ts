@@ -1,5 +1,5 @@
 // One cgroup per bubblewrap run, holding its memory and pids limits (cgroup v1 or v2).
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SandboxError } from "./sandbox.ts";
 
@@ -37,7 +37,10 @@ export function createCgroup(name: string, limits: { memoryBytes: number; pids: 
       // v2 only offers a child the controllers its parent passes down.
       writeOptional(join(ROOT, ownPath(""), "cgroup.subtree_control"), "+memory +pids");
     }
-    for (const dir of new Set(Object.values(dirs))) mkdirSync(dir, { recursive: true });
+    for (const dir of new Set(Object.values(dirs))) {
+      mkdirSync(dir, { recursive: true });
+      keepTimes(dir);
+    }
     if (version === 2) {
       writeFileSync(join(dirs.memory, "memory.max"), String(limits.memoryBytes));
       writeOptional(join(dirs.memory, "memory.swap.max"), "0");
@@ -72,6 +75,15 @@ export function createCgroup(name: string, limits: { memoryBytes: number; pids: 
   };
 }
 
+/** Every cgroup hierarchy's mount point (v1 controllers, name=systemd, the hybrid unified one). */
+export function cgroupMounts(): string[] {
+  return readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" "))
+    .filter((fields) => fields[2] === "cgroup" || fields[2] === "cgroup2")
+    .map((fields) => fields[1] as string);
+}
+
 /** This process's cgroup path for a v1 controller ("" for v2), from /proc/self/cgroup. */
 function ownPath(controller: string): string {
   for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
@@ -82,6 +94,18 @@ function ownPath(controller: string): string {
     }
   }
   return "/";
+}
+
+/**
+ * Stores `dir`'s times: cgroupfs keeps none for a folder root made, and reports when the kernel
+ * last loaded it instead (later, after an eviction). The sweep (cgroup-sweep.ts) needs when it
+ * was made to tell a process that reuses an owner's pid: that one started after.
+ */
+export function keepTimes(dir: string): void {
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {}
 }
 
 function writeOptional(file: string, value: string): void {

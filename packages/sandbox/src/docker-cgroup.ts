@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { cgroupVersion, ROOT, removeCgroupDir } from "./cgroup.ts";
+import { cgroupMounts, cgroupVersion, keepTimes, ROOT, removeCgroupDir } from "./cgroup.ts";
 
 /**
  * Two levels: `/<name>` holds the pids limit and `/<name>/run`, without a limit, holds the
@@ -51,6 +51,8 @@ export function createDockerCgroup(name: string, pids: number): DockerCgroup | u
   const run = join(limited, "run");
   try {
     mkdirSync(run, { recursive: true });
+    // runc makes its copies in the other hierarchies; the sweep takes the earliest time.
+    keepTimes(limited);
     writeFileSync(join(limited, "pids.max"), String(pids));
     if (!existsSync(join(run, "pids.peak"))) throw new Error("no pids.peak (kernel < 6.1)");
   } catch {
@@ -79,13 +81,4 @@ async function removeEverywhere(name: string): Promise<void> {
     await removeCgroupDir(join(mount, name, "run"));
     await removeCgroupDir(join(mount, name));
   }
-}
-
-/** Every cgroup hierarchy's mount point (v1 controllers, name=systemd, the hybrid unified one). */
-function cgroupMounts(): string[] {
-  return readFileSync("/proc/self/mounts", "utf8")
-    .split("\n")
-    .map((line) => line.split(" "))
-    .filter((fields) => fields[2] === "cgroup" || fields[2] === "cgroup2")
-    .map((fields) => fields[1] as string);
 }

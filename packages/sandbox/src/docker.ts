@@ -2,6 +2,7 @@
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
+import { sweepStaleCgroupsOnce } from "./cgroup-sweep.ts";
 import { createDockerCgroup, type DockerCgroup, dockerCgroupsUsable } from "./docker-cgroup.ts";
 import { dockerEnv } from "./dockerd.ts";
 import {
@@ -37,6 +38,8 @@ export class DockerSandbox implements Sandbox {
     if (run.image === undefined) {
       throw new SandboxError("ERR_BAD_RUN", "expected an image for the docker sandbox, got none");
     }
+    // In the background, once per process: what earlier, killed processes left behind.
+    void sweepStaleCgroupsOnce();
     const id = randomUUID();
     const name = `tormr-${id}`;
     const env = dockerEnv(this.options.host);
