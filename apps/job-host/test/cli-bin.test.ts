@@ -23,6 +23,27 @@ describe("bin/tormr.js", () => {
     expect(stdout).toContain("-numReduceTasks <n>");
   });
 
+  it("tormr host: documents its flags, and refuses a bad one with exit 2 and one line", () => {
+    const help = tormr("host", "--help");
+    expect(help.code).toBe(0);
+    for (const flag of [
+      "--state-dir",
+      "--port",
+      "--admin-port",
+      "--tickets",
+      "--timeout-ms",
+      "--disk-quota-mb",
+    ]) {
+      expect(help.stdout).toContain(flag);
+    }
+    expect(tormr("host", "--port", "80000")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "tormr: --port: expected a whole number from 0 to 65535, got '80000'; see tormr host --help\n",
+    });
+  });
+
   it("exits 2 with one line for an unknown flag", () => {
     expect(tormr("streaming", "-inptu", "x")).toEqual({
       code: 2,

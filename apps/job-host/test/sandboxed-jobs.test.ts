@@ -24,6 +24,7 @@ const choices: Record<"bwrap" | "docker", () => SandboxChoice> = {
   docker: () => ({ kind: "docker", dockerHost: dockerd?.host, image }),
 };
 let image = "";
+let nodeImage = "";
 
 beforeAll(async () => {
   w = workspace(3, 20_000, 21);
@@ -36,9 +37,16 @@ beforeAll(async () => {
     join(scripts, "whoami.py"),
     "import os,sys\nsys.stdin.read()\nprint('uid', os.getuid())\n",
   );
+  writeFileSync(
+    join(scripts, "whoami.mjs"),
+    "export function map(line, emit) { emit('uid ' + process.getuid(), 1); }\n" +
+      "export async function reduce(key, values, emit) {\n" +
+      "  let n = 0;\n  for await (const _ of values) n++;\n  emit(key, n);\n}\n",
+  );
   writeFileSync(join(scripts, "escape.sh"), "cat > /dev/null; echo x > /job/escaped\n");
   dockerd = await startDockerd(mkdtempSync(join(tmpdir(), "tormr-dockerd-")));
   image = await ensureImage("python", { host: dockerd.host });
+  nodeImage = await ensureImage("node", { host: dockerd.host });
 }, 120_000);
 afterAll(async () => {
   await dockerd?.stop();
@@ -64,6 +72,26 @@ describe.each(["bwrap", "docker"] as const)("streaming jobs in the %s sandbox", 
       { sandbox: choices[kind]() },
     );
     expect(readParts(result.output)).toEqual(wordCountOracle(w.input));
+  });
+
+  it("a JS job's functions run inside the sandbox too, as its nobody", async () => {
+    const result = await run(
+      {
+        inputs: [w.input],
+        output: join(w.dir, `js-uid-${kind}`),
+        task: { kind: "js", module: join(scripts, "whoami.mjs") },
+        numReduceTasks: 1,
+      },
+      {
+        sandbox:
+          kind === "docker"
+            ? { kind: "docker", dockerHost: dockerd?.host, image: nodeImage }
+            : choices.bwrap(),
+      },
+    );
+    const lines = readParts(result.output);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^uid 65534\t\d+$/);
   });
 
   it("run the mapper as the sandbox's nobody (uid 65534), not as this user", async () => {

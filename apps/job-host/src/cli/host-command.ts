@@ -8,15 +8,28 @@ import { watchInterrupts } from "./interrupt.ts";
 import type { CliIo } from "./main.ts";
 import { UsageError } from "./usage-error.ts";
 
+/** A whole number from `min` to `max`, with a message that says so. */
+const whole = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `expected a whole number from ${min} to ${max}`)
+        .max(max, `expected a whole number from ${min} to ${max}`),
+    );
+
 const optionsSchema = z.object({
   stateDir: z.string().min(1),
-  port: z.coerce.number().int().min(0).max(65535),
-  adminPort: z.coerce.number().int().min(0).max(65535),
-  tickets: z.coerce.number().int().min(0).max(1000),
-  heartbeatMs: z.coerce.number().int().min(50).optional(),
-  timeoutMs: z.coerce.number().int().min(100).optional(),
-  pollMs: z.coerce.number().int().min(50).optional(),
-  diskQuotaMb: z.coerce.number().int().min(1).optional(),
+  port: whole(0, 65535),
+  adminPort: whole(0, 65535),
+  tickets: whole(0, 1000),
+  heartbeatMs: whole(50, 3_600_000).optional(),
+  timeoutMs: whole(100, 86_400_000).optional(),
+  pollMs: whole(50, 600_000).optional(),
+  diskQuotaMb: whole(1, 1e9).optional(),
   json: z.boolean().default(false),
 });
 
@@ -53,7 +66,7 @@ export function addHostCommand(program: Command, io: CliIo, setExit: (code: numb
         const flag = String(issue?.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
         throw new UsageError(
           "ERR_BAD_VALUE",
-          `--${flag}: ${issue?.message}`,
+          `--${flag}: ${issue?.message}, got '${String(raw[String(issue?.path[0])])}'`,
           "see tormr host --help",
         );
       }

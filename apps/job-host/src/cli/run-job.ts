@@ -49,7 +49,11 @@ export async function runJob(
   const watch = (options.watchInterrupts ?? watchInterrupts)();
   const controller = new AbortController();
   try {
-    const sandbox = await sandboxChoice(args.sandbox, stderr);
+    const sandbox = await sandboxChoice(
+      args.sandbox,
+      spec.task.kind === "js" ? "node" : "python",
+      stderr,
+    );
     const job = options.runLocalJob(spec, {
       workers,
       seal: args.seal,
@@ -89,13 +93,14 @@ async function settled(job: Promise<unknown>, graceMs: number): Promise<void> {
 
 function noop(): void {}
 
-/** The sandbox a run asked for; Docker's Python image is built here (once per content hash). */
+/** The sandbox a run asked for; Docker's Python or Node image is built here (once per content hash). */
 async function sandboxChoice(
   kind: "none" | "bwrap" | "docker",
+  image: "python" | "node",
   stderr: NodeJS.WritableStream,
 ): Promise<SandboxChoice | undefined> {
   if (kind === "none") return undefined;
   if (kind === "bwrap") return { kind };
   stderr.write("tormr: preparing the Docker image for the sandbox\n");
-  return { kind, image: await ensureImage("python") };
+  return { kind, image: await ensureImage(image) };
 }

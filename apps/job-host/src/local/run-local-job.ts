@@ -11,15 +11,20 @@ import type { ReduceTaskResult } from "@tormr/mapreduce/reduce-task";
 import { planSplits } from "@tormr/mapreduce/splits";
 import { partName, taskId } from "@tormr/mapreduce/task-env";
 import { validateJob } from "@tormr/mapreduce/validate-job";
+import { jsAsStreaming } from "../master/job-setup.ts";
 import type { TaskResult } from "./messages.ts";
 import { sealedAttempt } from "./sealed-attempt.ts";
 import { SealedExchange } from "./sealed-exchange.ts";
 import type { JobProgress, JobResult, LocalJobOptions } from "./types.ts";
 import { type Attempt, AttemptFailed, WorkerPool } from "./worker-pool.ts";
 
-export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): Promise<JobResult> {
+export async function runLocalJob(
+  given: JobSpec,
+  options: LocalJobOptions = {},
+): Promise<JobResult> {
   const started = performance.now();
-  await validateJob(job);
+  await validateJob(given);
+  let job = given;
   const settings = jobSettings(job);
   const splits = await planSplits(job.inputs, settings.splitSizeBytes);
   const reduces = job.numReduceTasks;
@@ -33,6 +38,15 @@ export async function runLocalJob(job: JobSpec, options: LocalJobOptions = {}): 
   const staging = join(job.output, "_temporary");
   await mkdir(staging);
   const scratch = await mkdtemp(join(options.scratchDir ?? tmpdir(), `tormr-${job.id}-`));
+  if (options.sandbox && given.task.kind === "js") {
+    // A JS job's functions would run in the task process itself, outside the sandbox: as
+    // streaming commands they run inside it, as on a worker.
+    job = await jsAsStreaming(given, scratch).catch(async (error: unknown) => {
+      await rm(job.output, { recursive: true, force: true });
+      await rm(scratch, { recursive: true, force: true });
+      throw error;
+    });
+  }
   const exchange =
     options.seal === false
       ? undefined

@@ -95,7 +95,7 @@ export async function setUpJob(
  * The JS job as streaming commands (see js-streaming.ts), its module first bundled by esbuild into
  * one `.mjs`: TypeScript and relative imports then work in the sandbox's plain node.
  */
-async function jsAsStreaming(spec: JobSpec, codeDir: string): Promise<JobSpec> {
+export async function jsAsStreaming(spec: JobSpec, codeDir: string): Promise<JobSpec> {
   if (spec.task.kind !== "js") return spec;
   const staging = await mkdtemp(join(codeDir, ".module-"));
   const name = basename(spec.task.module).replace(/\.[cm]?[jt]s$/, "");
