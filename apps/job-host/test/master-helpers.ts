@@ -1,7 +1,7 @@
 // Test helper: real worker task loops, in this process, joined to an in-process job host with fresh tickets.
 import { join } from "node:path";
 import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
-import { runWorkerLoop, type WorkerLoopSummary } from "@tormr/worker/worker-loop";
+import { runWorkerLoop, type WorkerEvent, type WorkerLoopSummary } from "@tormr/worker/worker-loop";
 import type { JobHost } from "../src/master/job-host.ts";
 
 /** Joins `n` workers (no sandbox: the host's own test programs) to `jobId` and runs them to the job's end. */
@@ -10,6 +10,7 @@ export async function joinWorkers(
   jobId: string,
   n: number,
   dir: string,
+  onEvent?: (pseudonym: string, event: WorkerEvent) => void,
 ): Promise<WorkerLoopSummary[]> {
   const tickets = await host.master.createTickets(jobId, n);
   return Promise.all(
@@ -24,6 +25,7 @@ export async function joinWorkers(
         limits: { memoryBytes: 512 * 1024 ** 2, cpus: 1, pids: 64, tmpfsBytes: 64 * 1024 ** 2 },
         memoryBytes: 512 * 1024 ** 2,
         resolveImage: async (image) => image,
+        ...(onEvent ? { onEvent: (event: WorkerEvent) => onEvent(identity.pseudonym, event) } : {}),
       });
     }),
   );

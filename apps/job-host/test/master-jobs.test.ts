@@ -42,7 +42,12 @@ describe("a job host with three joined workers", () => {
       conf: SMALL_SPLITS,
     });
     await host.master.createJob(spec);
-    const summaries = await joinWorkers(host, spec.id, 3, state);
+    const received = new Map<string, number>();
+    const summaries = await joinWorkers(host, spec.id, 3, state, (pseudonym, event) => {
+      if (event.type === "task-finished") {
+        received.set(pseudonym, (received.get(pseudonym) ?? 0) + event.bytesIn);
+      }
+    });
     const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
     expect(job.error).toBeNull();
     expect(job.state).toBe("succeeded");
@@ -50,6 +55,7 @@ describe("a job host with three joined workers", () => {
     expect(summaries.reduce((s, x) => s + x.succeeded, 0)).toBe(job.maps + job.reduces);
     // The exposure ledger: every bucket a worker read was an input of an attempt it was given.
     const attempts = await host.db.attempt.findMany({ where: { job: spec.id } });
+    await host.store.settled();
     const ledger = await host.db.exposure.findMany({ where: { job: spec.id } });
     expect(ledger.length).toBeGreaterThan(0);
     for (const row of ledger) {
@@ -59,6 +65,12 @@ describe("a job host with three joined workers", () => {
       const mine = attempts.filter((a) => a.worker === row.pseudonym).map((a) => a.task);
       expect(mine, `${row.pseudonym} read ${row.bucket}`).toContain(task);
     }
+    // What each worker counted in is what the store's ledger says it served that worker.
+    for (const [pseudonym, bytes] of received) {
+      const served = ledger.filter((row) => row.pseudonym === pseudonym);
+      expect(bytes).toBe(served.reduce((sum, row) => sum + Number(row.bytes), 0));
+    }
+    expect([...received.values()].every((bytes) => bytes > 0)).toBe(true);
     // Intermediate buckets are gone once the job commits.
     expect(await host.db.bucket.count({ where: { job: spec.id } })).toBe(0);
   }, 120_000);

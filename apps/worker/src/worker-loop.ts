@@ -145,6 +145,7 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
     let cancelReason: string | undefined;
     let status: string | undefined;
     let overQuota = false;
+    const meter = { bytesIn: 0, bytesOut: 0 };
     const beat = setInterval(() => {
       if (options.diskQuotaBytes !== undefined) {
         void folderBytes(options.workDir).then((used) => {
@@ -158,7 +159,7 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
         });
       }
       client
-        .heartbeat(assignment.attemptId, status ? { status } : {})
+        .heartbeat(assignment.attemptId, { ...(status ? { status } : {}), ...meter })
         .then((answer) => {
           if (answer.cancel) {
             cancelReason = answer.reason ?? "cancelled by the job host";
@@ -183,6 +184,7 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
           : {}),
         ...(options.agent ? { agent: options.agent } : {}),
         signal: cancel.signal,
+        meter,
         onStatus: (line) => {
           status = line;
           emit({ type: "task-status", attemptId: assignment.attemptId, status: line });
@@ -204,9 +206,8 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
         outcome,
         ...(message ? { message } : {}),
         durationMs: performance.now() - started,
-        bytesIn: 0,
-        bytesOut:
-          result?.outcome === "succeeded" ? result.outputs.reduce((s, o) => s + o.bytes, 0) : 0,
+        bytesIn: meter.bytesIn,
+        bytesOut: meter.bytesOut,
       });
       return outcome;
     };

@@ -25,6 +25,14 @@ export interface StoreClientOptions {
   resumeAttempts?: number;
   /** A connection silent for this long is given up (and a download resumed). Default 60 s. */
   idleTimeoutMs?: number;
+  /** Counts the bytes received and sent, e.g. for a worker's progress line. */
+  meter?: ByteMeter;
+}
+
+/** Bytes moved through a client, as they move. */
+export interface ByteMeter {
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** The store refused a request: `code` is the store's stable error code, `status` the HTTP status. */
@@ -97,7 +105,9 @@ export class StoreClient {
     });
     const res = await responseOf(req);
     await upload;
-    return bucketInfoSchema.parse(await readJson(res, 201));
+    const info = bucketInfoSchema.parse(await readJson(res, 201));
+    if (this.options.meter) this.options.meter.bytesOut += info.size;
+    return info;
   }
 
   /** The bucket's size, record count and digest, without its bytes. */
@@ -135,6 +145,7 @@ export class StoreClient {
     const pump = async () => {
       for await (const chunk of this.resumingDownload(grant, id)) {
         if (out.destroyed) return;
+        if (this.options.meter) this.options.meter.bytesIn += chunk.length;
         if (!out.write(chunk)) {
           await new Promise<void>((resolve) => {
             const done = () => {

@@ -5,6 +5,7 @@ import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import { type Launcher, shellLauncher } from "@tormr/mapreduce/streaming-process";
 import { TaskFailure } from "@tormr/mapreduce/task-failure";
+import type { ByteMeter } from "@tormr/protocol/store-client";
 import type {
   Assignment,
   ResultRequest,
@@ -34,6 +35,8 @@ export interface AssignmentRun {
   /** The transport to the bucket store, e.g. a SOCKS agent for Tor. */
   agent?: Agent;
   onStatus?: (status: string) => void;
+  /** Counts the bytes the attempt downloads and uploads, as it runs. */
+  meter?: ByteMeter;
   /** Aborting kills the attempt's programs; the attempt then fails (the caller knows why). */
   signal?: AbortSignal;
 }
@@ -90,6 +93,10 @@ export async function runAssignment(run: AssignmentRun): Promise<AssignmentResul
     launch,
   };
   const exchange = { ...assignment.exchange };
+  const access = {
+    ...(run.agent ? { agent: run.agent } : {}),
+    ...(run.meter ? { meter: run.meter } : {}),
+  };
   try {
     if (assignment.type === "map") {
       const split = {
@@ -105,7 +112,7 @@ export async function runAssignment(run: AssignmentRun): Promise<AssignmentResul
         { ...common, split, outputDir: join(run.taskDir, "out") },
         exchange,
         run.identity,
-        run.agent,
+        access,
       );
       return {
         outcome: "succeeded",
@@ -124,7 +131,7 @@ export async function runAssignment(run: AssignmentRun): Promise<AssignmentResul
       },
       exchange,
       run.identity,
-      run.agent,
+      access,
     );
     return {
       outcome: "succeeded",

@@ -21,7 +21,7 @@ import {
   runReduceTask,
 } from "@tormr/mapreduce/reduce-task";
 import type { RunSegment } from "@tormr/mapreduce/run-reader";
-import { StoreClient } from "@tormr/protocol/store-client";
+import { type ByteMeter, StoreClient } from "@tormr/protocol/store-client";
 import type { BucketInput, SealedOutput, TaskExchange } from "@tormr/protocol/task-exchange";
 import { through } from "./through.ts";
 
@@ -34,11 +34,22 @@ export interface WorkerIdentity {
 /** Partitions fetched at once by a reduce: enough to hide a circuit's latency, few enough to be fair. */
 const PARALLEL_DOWNLOADS = 4;
 
-function clientFor(exchange: TaskExchange, identity: WorkerIdentity, agent?: Agent): StoreClient {
+/** How a worker reaches the store: its transport (a SOCKS agent for Tor) and a byte meter. */
+export interface StoreAccess {
+  agent?: Agent;
+  meter?: ByteMeter;
+}
+
+function clientFor(
+  exchange: TaskExchange,
+  identity: WorkerIdentity,
+  access: StoreAccess,
+): StoreClient {
   return new StoreClient({
     baseUrl: exchange.storeUrl,
     identity: identity.signing,
-    ...(agent ? { agent } : {}),
+    ...(access.agent ? { agent: access.agent } : {}),
+    ...(access.meter ? { meter: access.meter } : {}),
   });
 }
 
@@ -81,9 +92,9 @@ export async function runSealedMap(
   options: MapTaskOptions,
   exchange: TaskExchange,
   identity: WorkerIdentity,
-  agent?: Agent,
+  access: StoreAccess = {},
 ): Promise<MapTaskResult & { sealed: SealedOutput[] }> {
-  const client = clientFor(exchange, identity, agent);
+  const client = clientFor(exchange, identity, access);
   const result = await runMapTask({
     ...options,
     openSegment: (_segment, index) => {
@@ -105,9 +116,9 @@ export async function runSealedReduce(
   options: ReduceTaskOptions,
   exchange: TaskExchange,
   identity: WorkerIdentity,
-  agent?: Agent,
+  access: StoreAccess = {},
 ): Promise<ReduceTaskResult & { sealed: SealedOutput[] }> {
-  const client = clientFor(exchange, identity, agent);
+  const client = clientFor(exchange, identity, access);
   // The merge reads its runs by byte range, so each opened partition lands in the task's folder first.
   await mkdir(options.taskDir, { recursive: true });
   const segments: RunSegment[] = new Array(exchange.inputs.length);
