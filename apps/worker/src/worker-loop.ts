@@ -1,14 +1,14 @@
 // The worker's task loop: join a job with a ticket, then poll, run, heartbeat and report until the job is over.
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import type { Agent } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Assignment, WorkerJob } from "@tormr/protocol/worker-api";
 import { WorkerApiError, WorkerClient } from "@tormr/protocol/worker-client";
 import type { Sandbox, SandboxLimits } from "@tormr/sandbox/sandbox";
-import { unpackBundle } from "@tormr/task-runner/code-bundle";
 import { type AssignmentResult, runAssignment } from "@tormr/task-runner/run-assignment";
 import type { WorkerIdentity } from "./identity.ts";
+import { fetchCode, folderBytes, removeLeftovers } from "./work-files.ts";
 
 export interface WorkerLoopOptions {
   /** The job host's worker URL, e.g. `http://127.0.0.1:7311`. */
@@ -270,53 +270,4 @@ async function report(
       await sleep(1_000);
     }
   }
-}
-
-/** The job's code, unpacked once per digest; a bundle that does not match its digest is never used. */
-async function fetchCode(client: WorkerClient, job: WorkerJob, workDir: string): Promise<string> {
-  const dir = join(workDir, `code-${job.codeDigest}`);
-  const ready = `${dir}.verified`;
-  if (
-    await stat(ready).then(
-      () => true,
-      () => false,
-    )
-  )
-    return dir;
-  await rm(dir, { recursive: true, force: true });
-  await rm(ready, { recursive: true, force: true });
-  const tar = join(workDir, `code-${job.codeDigest}.tar`);
-  await client.downloadCode(job, tar);
-  try {
-    await unpackBundle(tar, job.codeDigest, dir);
-  } finally {
-    await rm(tar, { force: true });
-  }
-  // Written last: a crash mid-unpack leaves no marker, so the next start unpacks again.
-  await mkdir(ready);
-  return dir;
-}
-
-/** Attempt folders and code bundles that a crashed run left behind. */
-async function removeLeftovers(workDir: string): Promise<void> {
-  for (const name of await readdir(workDir)) {
-    if (name.startsWith("attempt-") || /^code-[0-9a-f]{64}(\.tar)?$/.test(name)) {
-      await rm(join(workDir, name), { recursive: true, force: true });
-    }
-  }
-}
-
-/** Bytes held under a folder (files only), for the disk quota. */
-async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (entry.isFile()) {
-      total += await stat(join(entry.parentPath, entry.name)).then(
-        (s) => s.size,
-        () => 0,
-      );
-    }
-  }
-  return total;
 }
