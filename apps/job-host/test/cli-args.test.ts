@@ -51,6 +51,7 @@ describe("parseStreamingArgs: flags", () => {
       workers: undefined,
       seal: true,
       local: false,
+      jobHost: undefined,
       sandbox: "none",
       warnings: [],
     });
@@ -456,6 +457,7 @@ describe("parseRunArgs", () => {
       workers: 2,
       seal: true,
       local: false,
+      jobHost: undefined,
       sandbox: "none",
       warnings: [],
     });

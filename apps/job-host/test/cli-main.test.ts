@@ -277,6 +277,7 @@ function parsedJob() {
     workers: undefined,
     seal: true,
     local: false,
+    jobHost: undefined,
     sandbox: "none" as const,
     warnings: [],
   };

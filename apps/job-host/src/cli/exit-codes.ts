@@ -1,5 +1,6 @@
 // The exit codes tormr promises, and how each error becomes one line on stderr plus a code.
 import { MapReduceError, type MapReduceErrorCode } from "@tormr/mapreduce/errors";
+import { HostNotRunning } from "../master/host-endpoints.ts";
 import { oneLine } from "./one-line.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -77,6 +78,13 @@ export function reportError(error: unknown, options: { debug?: boolean } = {}): 
       exitCode: entry.exit,
       line: headline(first, entry.hint),
       details: rest.filter((l) => l.trim() !== "").map((l) => `  ${l}`),
+    };
+  }
+  if (error instanceof HostNotRunning) {
+    return {
+      exitCode: EXIT.badInput,
+      line: headline(oneLine(error.message), undefined),
+      details: [],
     };
   }
   const message = error instanceof Error ? error.message : String(error);

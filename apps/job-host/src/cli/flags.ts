@@ -66,6 +66,14 @@ const local = flag(
     "alone, for comparison and debugging.",
 );
 
+const jobHost = flag(
+  "--job-host",
+  "<state-dir>",
+  "Submit the job to the running 'tormr host' whose state folder this is, instead of starting " +
+    "one: it prints one join ticket per --workers (default 3) for volunteers' tormr-workers, then " +
+    "follows the job to its end.",
+);
+
 const noSeal = flag(
   "--no-seal",
   "",
@@ -108,6 +116,7 @@ export const STREAMING_FLAGS: readonly FlagDef[] = [
   conf,
   workers,
   local,
+  jobHost,
   noSeal,
   sandbox,
 ];
@@ -119,6 +128,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
   conf,
   workers,
   local,
+  jobHost,
   noSeal,
   sandbox,
 ];

@@ -29,6 +29,8 @@ export interface CommonJobArgs {
   local: boolean;
   /** --sandbox; "none" when not given. */
   sandbox: "none" | "bwrap" | "docker";
+  /** --job-host: the state folder of a running `tormr host` to submit the job to. */
+  jobHost: string | undefined;
   /** Things that were accepted but ignored, to print before the job starts. */
   warnings: string[];
 }
@@ -110,6 +112,10 @@ function commonArgs(scanned: ScannedArgs): CommonJobArgs {
     seal: !scanned.values.has("no-seal"),
     local: scanned.values.has("local") || scanned.values.has("no-seal"),
     sandbox: sandboxKind(one(scanned, "sandbox")),
+    jobHost:
+      one(scanned, "job-host") === undefined
+        ? undefined
+        : nonEmpty("--job-host", one(scanned, "job-host") as string, "a folder path"),
     warnings: [],
   };
 }

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
+import { removeEndpoints, writeEndpoints } from "../master/host-endpoints.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
 import { watchInterrupts } from "./interrupt.ts";
 import type { CliIo } from "./main.ts";
@@ -92,6 +93,11 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
       io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
   });
   const watch = watchInterrupts();
+  await writeEndpoints(stateDir, {
+    workerUrl: host.workerUrl,
+    adminUrl: host.adminUrl,
+    pid: process.pid,
+  });
   try {
     const tickets: Record<string, string[]> = {};
     if (options.tickets > 0) {
@@ -121,6 +127,7 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     return code === EXIT.sigterm ? EXIT.ok : code;
   } finally {
     watch.dispose();
+    await removeEndpoints(stateDir);
     await host.close();
   }
 }

@@ -1,5 +1,6 @@
 // The tormr command: commander dispatches, the Hadoop-grammar parsers read each command's flags.
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { formatCommanderError } from "./commander-message.ts";
 import { COMMANDS, type CommandDoc } from "./commands.ts";
@@ -19,7 +20,7 @@ export interface CliIo {
    * Loaded only when a job runs, so --help and usage errors never load the engine. `local`: the
    * in-process pool; otherwise a job host with tormr-worker processes.
    */
-  loadRunner: (local: boolean) => Promise<RunLocalJob>;
+  loadRunner: (how: { local: boolean; jobHost?: string | undefined }) => Promise<RunLocalJob>;
   watchInterrupts?: () => InterruptWatch;
 }
 
@@ -29,8 +30,20 @@ function processIo(): CliIo {
     stderr: process.stderr,
     cwd: process.cwd(),
     debug: process.env.TORMR_DEBUG === "1",
-    loadRunner: async (local) => {
+    loadRunner: async ({ local, jobHost }) => {
       if (local) return (await import("../local/run-local-job.ts")).runLocalJob;
+      if (jobHost) {
+        const { submitJob } = await import("../cluster/submit-job.ts");
+        const stateDir = resolve(process.cwd(), jobHost);
+        return (spec, options) =>
+          submitJob(spec, {
+            stateDir,
+            tickets: options.workers ?? 3,
+            print: (line) => process.stderr.write(`${line}\n`),
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+      }
       const { runClusterJob } = await import("../cluster/run-cluster-job.ts");
       return (spec, options) =>
         runClusterJob(spec, {
@@ -91,7 +104,7 @@ function createProgram(io: CliIo, setExit: (code: number) => void): Command {
         cmd.outputHelp();
         return;
       }
-      const runLocalJob = await io.loadRunner(parsed.local);
+      const runLocalJob = await io.loadRunner({ local: parsed.local, jobHost: parsed.jobHost });
       const { runJob } = await import("./run-job.ts");
       setExit(await runJob(parsed, { ...io, runLocalJob }));
     });

@@ -36,12 +36,14 @@ export async function runJob(
   const { stdout, stderr } = options;
   const spec = buildJobSpec(args, { cwd: options.cwd, now: options.now });
   for (const warning of args.warnings) stderr.write(`tormr: warning: ${warning}\n`);
-  const workers = args.workers ?? os.availableParallelism();
+  const workers = args.workers ?? (args.jobHost ? 3 : os.availableParallelism());
   const plural = workers === 1 ? "" : "s";
   stderr.write(
-    args.local
-      ? `Running job ${spec.id} with ${workers} local worker${plural}\n`
-      : `Running job ${spec.id} on a job host with ${workers} tormr-worker process${plural === "s" ? "es" : ""}\n`,
+    args.jobHost
+      ? `Submitting job ${spec.id} to the job host on ${args.jobHost}\n`
+      : args.local
+        ? `Running job ${spec.id} with ${workers} local worker${plural}\n`
+        : `Running job ${spec.id} on a job host with ${workers} tormr-worker process${plural === "s" ? "es" : ""}\n`,
   );
   if (!args.seal) stderr.write("tormr: warning: --no-seal: data moves between workers unsealed\n");
 
