@@ -139,7 +139,8 @@ export async function sealSplits(
       const id = splitBucketId(jobId, split.index, index);
       const stored = await db.bucket.findUnique({ where: { id }, select: { key: true } });
       if (stored?.key) continue;
-      if (stored) await store.removeBucket(id);
+      // A crash mid-seal can leave a row without its key, or a file without its row: both go.
+      await store.removeBucket(id);
       const key = await putSealedSegment(store, id, segment, issuer, split.index);
       await db.bucket.update({
         where: { id },
