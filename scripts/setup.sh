@@ -13,6 +13,7 @@ SYSTEM_PACKAGES=(
   "docker.io:dockerd"   # the Docker sandbox (packages/sandbox starts its own dockerd; no systemd)
   "bubblewrap:bwrap"    # the bubblewrap sandbox, where Docker is absent
   "systemd:systemd-analyze"  # checks the worker's systemd unit file in its tests
+  "tor:tor"             # onion services and SOCKS; packages/tor's tests run a private Tor network
 )
 
 missing=()

@@ -1,0 +1,2 @@
+// Placeholder until the private network lands.
+export default function setup(): void {}

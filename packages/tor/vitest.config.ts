@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    environment: "node",
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // One private Tor network for the whole run (slow to start), shared through provide/inject.
+    globalSetup: ["test/global-setup.ts"],
+    // The files share one network and its clients: run them one after another.
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 150_000,
+  },
+});
