@@ -1,0 +1,167 @@
+// A private Tor network on 127.0.0.1: 3 directory authorities, 4 relays and N clients, each in its own DataDirectory under one temp folder.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TorError } from "../errors.ts";
+import { freePorts } from "../free-ports.ts";
+import { launchTor, type TorProcess, waitForBootstrap } from "../tor-process.ts";
+import { createAuthorityKeys } from "./authority-keys.ts";
+import { type AuthorityLine, nodeOptions } from "./node-options.ts";
+import { waitForOnion } from "./readiness.ts";
+import { recordPid, stopRecorded, type TestnetState, writeState } from "./state.ts";
+
+export interface StartTestnetOptions {
+  /** Clients with a SOCKS port (onion hosts are clients too). At least 2, for the readiness check. */
+  clients?: number;
+  /** The parent of the network's own temporary folder (os.tmpdir() by default). */
+  parentDir?: string;
+  torBinary?: string;
+  /** tors outlive this process (for `tormr-testnet up`); otherwise they exit when it does. */
+  detached?: boolean;
+  /** How long the test onion may take to answer. */
+  readyTimeoutMs?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface Testnet {
+  dir: string;
+  state: TestnetState;
+  /** The clients' processes, with authenticated control connections. */
+  clients: TorProcess[];
+  /** Stops every tor the network started and removes its folder. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const AUTHORITIES = 3;
+const RELAYS = 4;
+
+/**
+ * Starts the network and returns once a throwaway onion service on the first client answers an
+ * HTTP request through the last client's SOCKS port. On any failure, everything started is stopped.
+ */
+export async function startTestnet(options: StartTestnetOptions = {}): Promise<Testnet> {
+  const clientCount = options.clients ?? 2;
+  if (!Number.isInteger(clientCount) || clientCount < 2) {
+    throw new TorError("ERR_TOR_ARGUMENT", `expected at least 2 clients, got ${clientCount}`);
+  }
+  const progress = options.onProgress ?? (() => {});
+  const started = Date.now();
+  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), "tormr-testnet-"));
+  const emptyFile = join(dir, "empty");
+  await writeFile(emptyFile, "");
+  const ownerPid = options.detached ? undefined : process.pid;
+  const processes: TorProcess[] = [];
+  const launch = async (name: string, torrc: Parameters<typeof nodeOptions>[0], socks: boolean) => {
+    const tor = await launchTor({
+      dataDirectory: join(dir, name),
+      options: nodeOptions(torrc),
+      socksPort: socks ? undefined : 0,
+      torBinary: options.torBinary,
+      ownerPid,
+      detached: options.detached,
+    });
+    processes.push(tor);
+    await recordPid(dir, name, tor.pid);
+    return tor;
+  };
+
+  try {
+    const ports = await freePorts(2 * (AUTHORITIES + RELAYS));
+    const port = (index: number) => ports[index] as number;
+    progress("making authority keys");
+    const authorities: AuthorityLine[] = await Promise.all(
+      Array.from({ length: AUTHORITIES }, async (_, index) => {
+        const orPort = port(2 * index);
+        const dirPort = port(2 * index + 1);
+        const keys = await createAuthorityKeys(
+          join(dir, `auth${index}`),
+          dirPort,
+          orPort,
+          options.torBinary,
+        );
+        return { nickname: `auth${index}`, orPort, dirPort, ...keys };
+      }),
+    );
+    progress(`starting ${AUTHORITIES} authorities, ${RELAYS} relays and ${clientCount} clients`);
+    const base = { authorities, emptyFile };
+    const clients = await Promise.all([
+      ...authorities.map((a) =>
+        launch(
+          a.nickname,
+          {
+            ...base,
+            role: "authority",
+            nickname: a.nickname,
+            orPort: a.orPort,
+            dirPort: a.dirPort,
+          },
+          false,
+        ),
+      ),
+      ...Array.from({ length: RELAYS }, (_, index) => {
+        const offset = 2 * (AUTHORITIES + index);
+        const nickname = `relay${index}`;
+        return launch(
+          nickname,
+          { ...base, role: "relay", nickname, orPort: port(offset), dirPort: port(offset + 1) },
+          false,
+        );
+      }),
+    ]).then(() =>
+      Promise.all(
+        Array.from({ length: clientCount }, (_, index) =>
+          launch(`client${index}`, { ...base, role: "client", nickname: `client${index}` }, true),
+        ),
+      ),
+    );
+    await Promise.all(
+      clients.map((client, index) =>
+        waitForBootstrap(client.control, {
+          timeoutMs: 90_000,
+          onProgress: (phase) =>
+            progress(`client${index} bootstrap ${phase.progress}% ${phase.tag}`),
+        }),
+      ),
+    );
+    const bootstrapped = Date.now() - started;
+    progress(`clients bootstrapped after ${bootstrapped} ms; waiting for a test onion to answer`);
+    const host = clients[0] as TorProcess;
+    const visitor = clients[clients.length - 1] as TorProcess;
+    if (!visitor.socks)
+      throw new TorError("ERR_TESTNET", "the visiting client has no SOCKS listener");
+    const onionMs = await waitForOnion(host.control, visitor.socks, {
+      timeoutMs: options.readyTimeoutMs ?? 90_000,
+      onAttempt: (error) => progress(`test onion not yet reachable: ${error.message}`),
+    });
+    progress(`test onion answered ${onionMs} ms after it was published`);
+    const state: TestnetState = {
+      version: 1,
+      dir,
+      startedAt: new Date(started).toISOString(),
+      bootstrapMs: Date.now() - started,
+      clients: clients.map((client, index) => ({
+        name: `client${index}`,
+        controlPort: client.controlPort,
+        socksPort: client.socks?.port ?? 0,
+        dataDirectory: client.dataDirectory,
+      })),
+    };
+    await writeState(state);
+    let stopped = false;
+    return {
+      dir,
+      state,
+      clients,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await Promise.all(processes.map((tor) => tor.control.close()));
+        await stopRecorded(dir);
+      },
+    };
+  } catch (error) {
+    await Promise.all(processes.map((tor) => tor.control.close()));
+    await stopRecorded(dir, { keep: true });
+    throw error;
+  }
+}
