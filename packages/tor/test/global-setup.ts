@@ -1,2 +1,66 @@
-// Placeholder until the private network lands.
-export default function setup(): void {}
+// One private Tor network for the whole test run (it takes ~20 s to start), handed to the tests with provide/inject.
+import { spawnSync } from "node:child_process";
+import type { TestProject } from "vitest/node";
+import { startTestnet } from "../src/testnet/network.ts";
+import { killRecordedSync, livePids, type TestnetState } from "../src/testnet/state.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** undefined when tor is not installed outside CI: the network tests are then skipped. */
+    testnet: TestnetState | undefined;
+  }
+}
+
+function torInstalled(): boolean {
+  return spawnSync("tor", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (!torInstalled()) {
+    if (process.env.CI === "true") {
+      throw new Error(
+        "tor is not installed, and CI needs the private Tor network: run 'npm run setup'",
+      );
+    }
+    console.warn(
+      "tor is not installed: skipping the tests that need a Tor network ('npm run setup' installs it)",
+    );
+    project.provide("testnet", undefined);
+    return async () => {};
+  }
+  const started = Date.now();
+  const testnet = await startTestnet({ clients: 3 });
+  console.log(`private Tor network ready in ${Date.now() - started} ms (${testnet.dir})`);
+  // A run that is interrupted still stops its tors; __OwningControllerProcess is the last backstop.
+  const kill = () => killRecordedSync(testnet.dir);
+  const onSignal = (signal: NodeJS.Signals) => {
+    kill();
+    process.kill(process.pid, signal);
+  };
+  process.once("exit", kill);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  project.provide("testnet", testnet.state);
+  return async () => {
+    await Promise.all(testnet.clients.map((client) => client.control.close()));
+    const before = await livePids(testnet.dir);
+    await testnet.stop();
+    process.off("exit", kill);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    const left = before.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (before.length !== 10 || left.length > 0) {
+      throw new Error(
+        `expected 10 tors stopped, had ${before.length} running and ${left.length} left: ${left}`,
+      );
+    }
+    console.log(`stopped the ${before.length} tors of the private network`);
+  };
+}

@@ -1,4 +1,5 @@
 // The test network's folder: one pid file per tor as it starts (so `down` finds them even after a crash), and network.json once up.
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -68,4 +69,23 @@ export async function stopRecorded(dir: string, options: { keep?: boolean } = {}
   await Promise.all(pids.map((pid) => stopPid(pid, 3000)));
   if (!options.keep) await rm(dir, { recursive: true, force: true });
   return pids.length;
+}
+
+/**
+ * SIGKILLs every tor recorded in `dir`, synchronously: for 'exit' and signal handlers, where
+ * nothing asynchronous runs any more.
+ */
+export function killRecordedSync(dir: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(dir, "pids"));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      const pid = Number(readFileSync(join(dir, "pids", name), "utf8").trim());
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) process.kill(pid, "SIGKILL");
+    } catch {}
+  }
 }
