@@ -62,6 +62,8 @@ export async function startTestnet(options: StartTestnetOptions = {}): Promise<T
     });
     processes.push(tor);
     await recordPid(dir, name, tor.pid);
+    // Only the clients' control connections are used after start; the others would hold this process open.
+    if (!socks) await tor.control.close();
     return tor;
   };
 
