@@ -1,5 +1,5 @@
 // The control-port client against real tor daemons of the private network: authenticate, publish, fetch, delete, restore.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -51,7 +51,7 @@ describe.skipIf(!testnet)("control port, against tor", () => {
   it("refuses a wrong cookie with tor's own words", async () => {
     const control = await TorControl.connect({ port: host!.controlPort });
     const wrong = join(mkdtempSync(join(tmpdir(), "tormr-cookie-")), "cookie");
-    await import("node:fs/promises").then((fs) => fs.writeFile(wrong, Buffer.alloc(32)));
+    writeFileSync(wrong, Buffer.alloc(32));
     await expect(
       authenticate(control, { method: "COOKIE", cookieFile: wrong }),
     ).rejects.toMatchObject({
