@@ -12,8 +12,8 @@ import { controlOf, fetchError, fetchUntil, httpServer } from "./helpers.ts";
 
 const testnet = inject("testnet");
 
-describe.skipIf(!testnet)("v3 client authorization", () => {
-  const [host, worker] = testnet?.clients ?? [];
+describe("v3 client authorization", () => {
+  const [host, worker] = testnet.clients;
   let hostControl: TorControl;
   let workerControl: TorControl;
   beforeAll(async () => {

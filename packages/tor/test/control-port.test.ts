@@ -18,8 +18,8 @@ import { controlOf, fetchUntil, httpServer } from "./helpers.ts";
 
 const testnet = inject("testnet");
 
-describe.skipIf(!testnet)("control port, against tor", () => {
-  const [host, , visitor] = testnet?.clients ?? [];
+describe("control port, against tor", () => {
+  const [host, , visitor] = testnet.clients;
   let hostControl: TorControl;
   let visitorControl: TorControl;
   beforeAll(async () => {

@@ -9,8 +9,7 @@ import { killRecordedSync, livePids, type TestnetState } from "../src/testnet/st
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** undefined when tor is not installed outside CI: the network tests are then skipped. */
-    testnet: TestnetState | undefined;
+    testnet: TestnetState;
   }
 }
 
@@ -19,17 +18,11 @@ function torInstalled(): boolean {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Never skipped: a missing tor fails the run, in CI and out of it.
   if (!torInstalled()) {
-    if (process.env.CI === "true") {
-      throw new Error(
-        "tor is not installed, and CI needs the private Tor network: run 'npm run setup'",
-      );
-    }
-    console.warn(
-      "tor is not installed: skipping the tests that need a Tor network ('npm run setup' installs it)",
+    throw new Error(
+      "tor is not installed, and these tests need a private Tor network: run 'npm run setup'",
     );
-    project.provide("testnet", undefined);
-    return async () => {};
   }
   // A run interrupted even while the network starts still stops its tors: the handlers are in place
   // first and look at every network folder under this run's own parent folder.
