@@ -9,7 +9,7 @@ import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import type { JobProgress, JobResult } from "../local/types.ts";
 import { startJobHost } from "../master/job-host.ts";
-import { type JobStatus, jobStatus } from "../master/job-status.ts";
+import { type JobStatus, jobStatus, progressOf } from "../master/job-status.ts";
 import type { MasterSettings } from "../master/settings.ts";
 
 /** The worker launcher in this source tree (a packed install is used through `workerBin`). */
@@ -74,22 +74,6 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
         ),
       );
     }
-    const progress = (status: JobStatus): JobProgress => ({
-      jobId: spec.id,
-      phase:
-        status.state === "succeeded"
-          ? "done"
-          : status.maps.committed < status.maps.total
-            ? "map"
-            : "reduce",
-      maps: { total: status.maps.total, done: status.maps.committed, running: status.maps.running },
-      reduces: {
-        total: status.reduces.total,
-        done: status.reduces.committed,
-        running: status.reduces.running,
-      },
-      ...(status.status ? { status: status.status } : {}),
-    });
     let timer: NodeJS.Timeout | undefined;
     let onJob: (() => void) | undefined;
     const status = await new Promise<JobStatus>((resolve, reject) => {
@@ -99,7 +83,7 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
         checking = true;
         try {
           const now = await jobStatus(host.db, spec.id);
-          options.onProgress?.(progress(now));
+          options.onProgress?.(progressOf(now));
           if (["succeeded", "failed", "cancelled"].includes(now.state)) resolve(now);
           else if (workers.every((w) => w.child.exitCode !== null)) {
             const tails = workers.map((w, i) => `worker ${i}: ${w.tail.slice(-3).join(" | ")}`);

@@ -4,7 +4,7 @@ import { MapReduceError, type MapReduceErrorCode } from "@tormr/mapreduce/errors
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import type { JobProgress, JobResult } from "../local/types.ts";
 import { readEndpoints } from "../master/host-endpoints.ts";
-import type { JobStatus } from "../master/job-status.ts";
+import { type JobStatus, progressOf } from "../master/job-status.ts";
 
 export interface SubmitOptions {
   /** The running job host's state folder. */
@@ -62,26 +62,7 @@ export async function submitJob(spec: JobSpec, options: SubmitOptions): Promise<
   try {
     for (;;) {
       const status = (await call("GET", `/admin/jobs/${spec.id}`)) as unknown as JobStatus;
-      options.onProgress?.({
-        jobId: spec.id,
-        phase:
-          status.state === "succeeded"
-            ? "done"
-            : status.maps.committed < status.maps.total
-              ? "map"
-              : "reduce",
-        maps: {
-          total: status.maps.total,
-          done: status.maps.committed,
-          running: status.maps.running,
-        },
-        reduces: {
-          total: status.reduces.total,
-          done: status.reduces.committed,
-          running: status.reduces.running,
-        },
-        ...(status.status ? { status: status.status } : {}),
-      });
+      options.onProgress?.(progressOf(status));
       if (status.state === "cancelled") {
         throw new MapReduceError("ERR_CANCELLED", `job ${spec.id} was cancelled`);
       }

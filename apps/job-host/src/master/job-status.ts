@@ -1,6 +1,7 @@
 // What the admin API and the CLI show of a job: its state, task counts, counters, workers and every attempt.
 import type { JobHostDb } from "@tormr/db/job-host";
 import { type CounterRecord, Counters } from "@tormr/mapreduce/counters";
+import type { JobProgress } from "../local/types.ts";
 import { MasterError } from "./master-error.ts";
 
 export interface PhaseCounts {
@@ -105,4 +106,24 @@ export async function jobAttempts(db: JobHostDb, jobId: string): Promise<Attempt
     reason: a.reason,
     stderrTail: a.stderrTail,
   }));
+}
+
+/** A job's status as the CLI's progress line shows it. */
+export function progressOf(status: JobStatus): JobProgress {
+  return {
+    jobId: status.id,
+    phase:
+      status.state === "succeeded"
+        ? "done"
+        : status.maps.committed < status.maps.total
+          ? "map"
+          : "reduce",
+    maps: { total: status.maps.total, done: status.maps.committed, running: status.maps.running },
+    reduces: {
+      total: status.reduces.total,
+      done: status.reduces.committed,
+      running: status.reduces.running,
+    },
+    ...(status.status ? { status: status.status } : {}),
+  };
 }
