@@ -168,3 +168,13 @@ export async function waitForJob(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Ends a test's processes (SIGKILL: their state is the test's, not worth a clean stop) and waits for them. */
+export async function killAll(
+  host: HostProcess | undefined,
+  workers: WorkerProcess[],
+): Promise<void> {
+  for (const worker of workers) worker.process.kill("SIGKILL");
+  host?.process.kill("SIGKILL");
+  await Promise.all([...workers.map((x) => x.exited), host?.exited]);
+}

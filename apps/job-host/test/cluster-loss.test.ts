@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   adminClient,
   type HostProcess,
+  killAll,
   startHostProcess,
   startWorkerProcess,
   type WorkerProcess,
@@ -34,9 +35,7 @@ beforeAll(async () => {
   host = await startHostProcess(join(dir, "host"));
 }, 60_000);
 afterAll(async () => {
-  for (const worker of workers) worker.process.kill("SIGKILL");
-  host?.process.kill("SIGKILL");
-  await Promise.all([...workers.map((x) => x.exited), host?.exited]);
+  await killAll(host, workers);
   rmSync(dir, { recursive: true, force: true });
   w.cleanup();
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   adminClient,
   type HostProcess,
+  killAll,
   startHostProcess,
   startWorkerProcess,
   type WorkerProcess,
@@ -30,9 +31,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "tormr-restart-"));
 });
 afterAll(async () => {
-  for (const worker of workers) worker.process.kill("SIGKILL");
-  host?.process.kill("SIGKILL");
-  await Promise.all([...workers.map((x) => x.exited), host?.exited]);
+  await killAll(host, workers);
   rmSync(dir, { recursive: true, force: true });
   w.cleanup();
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   adminClient,
   type HostProcess,
+  killAll,
   startHostProcess,
   startWorkerProcess,
   type WorkerProcess,
@@ -49,9 +50,7 @@ beforeAll(async () => {
   host = await startHostProcess(join(dir, "host"));
 }, 180_000);
 afterAll(async () => {
-  for (const worker of workers) worker.process.kill("SIGKILL");
-  host?.process.kill("SIGKILL");
-  await Promise.all([...workers.map((x) => x.exited), host?.exited]);
+  await killAll(host, workers);
   await dockerd?.stop();
   rmSync(dir, { recursive: true, force: true });
   rmSync(scripts, { recursive: true, force: true });

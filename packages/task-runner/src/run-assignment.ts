@@ -1,11 +1,13 @@
 // Runs one assignment on a worker: the job rebuilt from its bundle, the sandboxed map or reduce, its result report.
 import type { Agent } from "node:http";
 import { join } from "node:path";
+import type { CounterRecord } from "@tormr/mapreduce/counters";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import { type Launcher, shellLauncher } from "@tormr/mapreduce/streaming-process";
 import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import type { ByteMeter } from "@tormr/protocol/store-client";
+import type { SealedOutput } from "@tormr/protocol/task-exchange";
 import type {
   Assignment,
   ResultRequest,
@@ -93,6 +95,16 @@ export async function runAssignment(run: AssignmentRun): Promise<AssignmentResul
     launch,
   };
   const exchange = { ...assignment.exchange };
+  const succeeded = (
+    result: { sealed: SealedOutput[]; counters: CounterRecord },
+    outputRecords: number,
+  ): AssignmentResult => ({
+    outcome: "succeeded",
+    outputs: result.sealed,
+    counters: result.counters,
+    outputRecords,
+    sandbox: record,
+  });
   const access = {
     ...(run.agent ? { agent: run.agent } : {}),
     ...(run.meter ? { meter: run.meter } : {}),
@@ -114,13 +126,8 @@ export async function runAssignment(run: AssignmentRun): Promise<AssignmentResul
         run.identity,
         access,
       );
-      return {
-        outcome: "succeeded",
-        outputs: result.sealed,
-        counters: result.counters,
-        outputRecords: result.sealed.reduce((sum, o) => sum + o.records, 0),
-        sandbox: record,
-      };
+      const outputRecords = result.sealed.reduce((sum, o) => sum + o.records, 0);
+      return succeeded(result, outputRecords);
     }
     const result = await runSealedReduce(
       {
@@ -133,13 +140,7 @@ export async function runAssignment(run: AssignmentRun): Promise<AssignmentResul
       run.identity,
       access,
     );
-    return {
-      outcome: "succeeded",
-      outputs: result.sealed,
-      counters: result.counters,
-      outputRecords: result.records,
-      sandbox: record,
-    };
+    return succeeded(result, result.records);
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     const reason = /over its sandbox's (\w+) limit/.exec(e.message)?.[1];

@@ -88,6 +88,9 @@ const sandbox = flag(
     "Python image (DOCKER_HOST names the daemon). Default: none, they run as you (it is your code).",
 );
 
+/** How and where a job runs: the same for every job command. */
+const RUN_WHERE: readonly FlagDef[] = [workers, local, jobHost, noSeal, sandbox];
+
 export const STREAMING_FLAGS: readonly FlagDef[] = [
   input,
   output,
@@ -114,24 +117,10 @@ export const STREAMING_FLAGS: readonly FlagDef[] = [
     repeatable: true,
   }),
   conf,
-  workers,
-  local,
-  jobHost,
-  noSeal,
-  sandbox,
+  ...RUN_WHERE,
 ];
 
-export const RUN_FLAGS: readonly FlagDef[] = [
-  input,
-  output,
-  numReduceTasks,
-  conf,
-  workers,
-  local,
-  jobHost,
-  noSeal,
-  sandbox,
-];
+export const RUN_FLAGS: readonly FlagDef[] = [input, output, numReduceTasks, conf, ...RUN_WHERE];
 
 export const HELP_TOKENS: ReadonlySet<string> = new Set(["--help", "-help", "-h"]);
 
