@@ -42,14 +42,14 @@ afterAll(async () => {
 
 let jobs = 0;
 /** A word count slow enough (0.3 s per map and reduce) that kills land inside tasks. */
-async function startJob(workerCount: number, splitBytes = "15000") {
+async function startJob(workerCount: number, splitBytes = "15000", mapSeconds = "0.3") {
   const admin = adminClient(host);
   const spec = jobSpec({
     inputs: [w.input],
     output: join(w.dir, `out-${jobs++}`),
     task: {
       kind: "streaming",
-      mapper: "sleep 0.3 && python3 wc_mapper.py",
+      mapper: `sleep ${mapSeconds} && python3 wc_mapper.py`,
       reducer: "sleep 0.3 && python3 wc_reducer.py",
     },
     files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
@@ -122,7 +122,8 @@ describe("worker processes killed mid-job", () => {
   }, 240_000);
 
   it("SIGTERM: the worker hands its attempt back and leaves cleanly; the job finishes elsewhere", async () => {
-    const { admin, spec, jobId, mine } = await startJob(2);
+    // One map per file, each long enough that the signal lands while it runs, not after it.
+    const { admin, spec, jobId, mine } = await startJob(2, "1000000", "3");
     let running: { worker: string; id: string } | undefined;
     while (!running) {
       running = (await admin.attempts(jobId)).find((a) => a.state === "running");
