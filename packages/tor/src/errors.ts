@@ -26,6 +26,8 @@ export type TorErrorCode =
   | "ERR_ONION_KEY_CORRUPT"
   /** A SOCKS proxy refused a connection; `socksReply` holds the reply code. */
   | "ERR_SOCKS"
+  /** Tor mode was asked to reach something that is not a v3 onion address (fail closed). */
+  | "ERR_NOT_ONION"
   /** The private test network could not be started or found. */
   | "ERR_TESTNET";
 
