@@ -1,9 +1,7 @@
 // An onion service's ED25519-V3 key as ADD_ONION gives and takes it: its address, and a 0600 file that keeps it across restarts.
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
 import { z } from "zod";
 import { publicKeyFromScalar } from "./_ed25519.ts";
+import { readPrivateFile, writePrivateFile } from "./_private-file.ts";
 import { TorError } from "./errors.ts";
 import { serviceIdFromPublicKey } from "./onion-address.ts";
 
@@ -51,33 +49,16 @@ const fileSchema = z.object({
   createdAt: z.string(),
 });
 
-/**
- * Writes the key to `path` with mode 0600 (its folder 0700), through a temporary file and a
- * rename, so a crash never leaves half a key. The key is checked against `serviceId` first.
- */
+/** Writes the key to `path` (0600, atomically); the key is checked against `serviceId` first. */
 export async function saveOnionKey(path: string, key: OnionKeyFile): Promise<void> {
   assertKeyMatches(key.keyBlob, key.serviceId);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const body = {
     version: 1,
     serviceId: key.serviceId,
     privateKey: key.keyBlob,
     createdAt: new Date().toISOString(),
   };
-  const temporary = join(dirname(path), `.onion-key.${randomBytes(6).toString("hex")}`);
-  const handle = await open(temporary, "wx", 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(body, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
+  await writePrivateFile(path, `${JSON.stringify(body, null, 2)}\n`);
 }
 
 /**
@@ -86,18 +67,8 @@ export async function saveOnionKey(path: string, key: OnionKeyFile): Promise<voi
  * @returns undefined when there is no file yet.
  */
 export async function loadOnionKey(path: string): Promise<OnionKeyFile | undefined> {
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return undefined;
-    throw error;
-  });
-  if (!info) return undefined;
-  if ((info.mode & 0o077) !== 0) {
-    const mode = (info.mode & 0o777).toString(8);
-    throw new TorError(
-      "ERR_ONION_KEY_PERMISSIONS",
-      `${path} holds an onion service key but has mode ${mode}; run 'chmod 600 ${path}' and start again`,
-    );
-  }
+  const text = await readPrivateFile(path, "an onion service key");
+  if (text === undefined) return undefined;
   const corrupt = (why: string) =>
     new TorError(
       "ERR_ONION_KEY_CORRUPT",
@@ -105,7 +76,7 @@ export async function loadOnionKey(path: string): Promise<OnionKeyFile | undefin
     );
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, "utf8"));
+    json = JSON.parse(text);
   } catch {
     throw corrupt("not JSON");
   }

@@ -65,7 +65,8 @@ export function assertOnionHost(host: string, what = host): void {
 }
 
 export interface TorAgentOptions {
-  socks: SocksAddress;
+  /** tor's SOCKS listener; host 127.0.0.1 by default. */
+  socks: Pick<SocksAddress, "port"> & { host?: string };
   /**
    * Streams with different isolation keys never share a circuit: the key is sent as the SOCKS
    * username, and tor's SocksPort isolates by credentials (IsolateSOCKSAuth, on by default).
