@@ -61,10 +61,19 @@ export const challengeResponseSchema = z.object({
   job: workerJobSchema,
 });
 
-/** The bytes a worker signs with its Ed25519 key to join: bound to the ticket, challenge and its keys. */
-export function joinStatement(ticket: string, challenge: string, keys: WorkerKeysWire): Buffer {
+/**
+ * The bytes a worker signs with its Ed25519 key to join: bound to the ticket, challenge and its keys,
+ * and to its Tor client-authorization key when it sends one, so nobody can swap in their own.
+ */
+export function joinStatement(
+  ticket: string,
+  challenge: string,
+  keys: WorkerKeysWire,
+  clientAuth?: string,
+): Buffer {
+  const tor = clientAuth === undefined ? "" : `\ntor-client-auth:${clientAuth}`;
   return Buffer.from(
-    `tormr-join/v${PROTOCOL_VERSION}\n${ticket}\n${challenge}\n${keys.signing}\n${keys.wrapping}`,
+    `tormr-join/v${PROTOCOL_VERSION}\n${ticket}\n${challenge}\n${keys.signing}\n${keys.wrapping}${tor}`,
   );
 }
 type WorkerKeysWire = z.infer<typeof workerKeysSchema>;
@@ -74,7 +83,16 @@ export const joinRequestSchema = z.object({
   ticket: joinTicketSchema,
   challenge: base64url,
   keys: workerKeysSchema,
-  /** Ed25519 signature (base64url) over `joinStatement(ticket, challenge, keys)`. */
+  /**
+   * Over Tor: the public half (52 base32 characters, rend-spec-v3 appendix G) of the x25519 key
+   * this worker's tor uses for v3 client authorization. The job host restricts its onion to the
+   * keys of its workers. A key of its own, never the wrapping key: tor keeps it in its state.
+   */
+  clientAuth: z
+    .string()
+    .regex(/^[A-Z2-7]{52}$/, "expected 52 base32 characters (an x25519 public key)")
+    .optional(),
+  /** Ed25519 signature (base64url) over `joinStatement(ticket, challenge, keys, clientAuth)`. */
   signature: base64url,
   /** What the worker can run: shown to the requester, used to size tasks. */
   capabilities: z.object({

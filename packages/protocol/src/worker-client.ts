@@ -31,8 +31,9 @@ export class WorkerApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -66,6 +67,7 @@ export class WorkerClient {
     challenge: string,
     identity: { signing: RawKeyPair; wrapping: RawKeyPair },
     capabilities: JoinRequest["capabilities"],
+    clientAuth?: string,
   ): Promise<JoinResponse> {
     const keys = {
       signing: identity.signing.publicKey.toString("base64url"),
@@ -73,13 +75,14 @@ export class WorkerClient {
     };
     const signature = sign(
       null,
-      joinStatement(ticket, challenge, keys),
+      joinStatement(ticket, challenge, keys, clientAuth),
       privateKeyObject(identity.signing),
     ).toString("base64url");
     const body = await this.call("POST", WORKER_PATHS.join, {
       ticket,
       challenge,
       keys,
+      ...(clientAuth === undefined ? {} : { clientAuth }),
       signature,
       capabilities,
     });
@@ -193,12 +196,19 @@ export class WorkerClient {
             new WorkerApiError(
               0,
               "ERR_UNREACHABLE",
-              `cannot reach ${PEER} at ${this.options.baseUrl}: ${error.code ?? error.message}`,
+              `cannot reach ${PEER} at ${this.options.baseUrl}: ${reason(error)}`,
+              { cause: error },
             ),
           );
       });
     });
   }
+}
+
+/** node's socket errors by their errno ("ECONNREFUSED"); the transport's own (Tor's refusals) by their message. */
+function reason(error: NodeJS.ErrnoException): string {
+  const errno = error.code !== undefined && error.message.includes(error.code);
+  return errno ? (error.code as string) : error.message;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

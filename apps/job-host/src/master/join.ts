@@ -27,7 +27,7 @@ export function verifyJoin(request: JoinRequest): string {
     });
     ok = verify(
       null,
-      joinStatement(request.ticket, request.challenge, request.keys),
+      joinStatement(request.ticket, request.challenge, request.keys, request.clientAuth),
       key,
       Buffer.from(request.signature, "base64url"),
     );
