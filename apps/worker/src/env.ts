@@ -16,6 +16,10 @@ const envSchema = z.object({
   /** Lets a service manager keep the ticket out of the command line (and so out of `ps`). */
   TORMR_WORKER_TICKET: optional,
   TORMR_WORKER_JOB_HOST: optional,
+  /** tor's control port, `[host:]port`. */
+  TORMR_TOR_CONTROL: optional,
+  /** tor's HashedControlPassword, for a tor without cookie authentication; never a flag (ps). */
+  TORMR_TOR_CONTROL_PASSWORD: optional,
   TORMR_DEBUG: optional,
 });
 
@@ -26,6 +30,8 @@ export interface WorkerEnv {
   cacheDir: string;
   ticket: string | undefined;
   jobHost: string | undefined;
+  torControl: string | undefined;
+  torControlPassword: string | undefined;
   /** TORMR_DEBUG=1 adds stack traces to internal errors. */
   debug: boolean;
 }
@@ -36,6 +42,8 @@ export function readEnv(source: Record<string, string | undefined> = process.env
     XDG_CACHE_HOME: source.XDG_CACHE_HOME,
     TORMR_WORKER_TICKET: source.TORMR_WORKER_TICKET,
     TORMR_WORKER_JOB_HOST: source.TORMR_WORKER_JOB_HOST,
+    TORMR_TOR_CONTROL: source.TORMR_TOR_CONTROL,
+    TORMR_TOR_CONTROL_PASSWORD: source.TORMR_TOR_CONTROL_PASSWORD,
     TORMR_DEBUG: source.TORMR_DEBUG,
   });
   return {
@@ -43,6 +51,8 @@ export function readEnv(source: Record<string, string | undefined> = process.env
     cacheDir: join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "tormr-worker"),
     ticket: env.TORMR_WORKER_TICKET,
     jobHost: env.TORMR_WORKER_JOB_HOST,
+    torControl: env.TORMR_TOR_CONTROL,
+    torControlPassword: env.TORMR_TOR_CONTROL_PASSWORD,
     debug: env.TORMR_DEBUG === "1",
   };
 }

@@ -32,7 +32,12 @@ export interface WorkerLoopOptions {
   /** Aborting stops the worker gracefully: running tasks are handed back, then it leaves. */
   signal?: AbortSignal;
   onEvent?: (event: WorkerEvent) => void;
+  /** The transport's agent (a TorAgent over Tor); node's own when absent. */
   agent?: Agent;
+  /** Over Tor: the client-authorization public key the job host should let in (sent when joining). */
+  clientAuth?: string;
+  /** How long a call to the job host may take (longer over Tor). */
+  callTimeoutMs?: number;
   /**
    * The most the work folder may hold while a task runs: a task that goes over is stopped and
    * reported failed with reason "disk". Default: no bound beyond the disk itself.
@@ -71,16 +76,23 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
   const client = new WorkerClient({
     baseUrl: options.jobHost,
     ...(options.agent ? { agent: options.agent } : {}),
+    ...(options.callTimeoutMs ? { timeoutMs: options.callTimeoutMs } : {}),
   });
   const emit = (event: WorkerEvent) => options.onEvent?.(event);
   const { challenge, job } = await client.challenge(options.ticket);
   await options.beforeJoin?.(job);
   const image = await options.resolveImage(job.image);
-  const joined = await client.join(options.ticket, challenge, options.identity, {
-    sandbox: options.sandbox?.kind ?? "none",
-    slots: options.slots,
-    memoryBytes: options.memoryBytes,
-  });
+  const joined = await client.join(
+    options.ticket,
+    challenge,
+    options.identity,
+    {
+      sandbox: options.sandbox?.kind ?? "none",
+      slots: options.slots,
+      memoryBytes: options.memoryBytes,
+    },
+    options.clientAuth,
+  );
   emit({ type: "joined", job, pseudonym: joined.pseudonym });
 
   await mkdir(options.workDir, { recursive: true, mode: 0o700 });

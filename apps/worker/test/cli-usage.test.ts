@@ -98,6 +98,30 @@ describe("usage errors are one line on stderr and exit 2", () => {
       "tormr-worker: --slots: expected an integer from 1 to 64, got 'many'\n",
     ],
     [
+      ["start", "--job-host", "http://10.0.0.5:7311", "--ticket", TICKET, "--yes"],
+      "tormr-worker: --job-host: http://10.0.0.5:7311 is neither an onion address nor on this machine, so reaching it directly would reveal your IP address; ask the requester for the job host's .onion URL, or pass --transport direct to connect without Tor on purpose\n",
+    ],
+    [
+      ["start", "--job-host", JOB_HOST, "--ticket", TICKET, "--tor", "--yes"],
+      `tormr-worker: --job-host: refusing ${JOB_HOST}: in tor mode only .onion addresses are reached, and nothing falls back to a direct connection\n`,
+    ],
+    [
+      ["start", "--job-host", `http://${"a".repeat(56)}.onion`, "--ticket", TICKET, "--yes"],
+      `tormr-worker: --job-host: refusing http://${"a".repeat(56)}.onion: "${"a".repeat(56)}.onion" is not a v3 onion address: expected version byte 3, got 0\n`,
+    ],
+    [
+      ["start", "--job-host", JOB_HOST, "--ticket", TICKET, "--transport", "i2p", "--yes"],
+      "tormr-worker: --transport: expected tor or direct, got 'i2p'\n",
+    ],
+    [
+      ["start", "--job-host", JOB_HOST, "--ticket", TICKET, "--tor", "--transport", "direct"],
+      "tormr-worker: --tor and --transport direct contradict each other; give one of them\n",
+    ],
+    [
+      ["start", "--job-host", JOB_HOST, "--ticket", TICKET, "--tor-control", "nine", "--yes"],
+      "tormr-worker: --tor-control: expected [host:]port such as 9051 or 127.0.0.1:9051, got 'nine'\n",
+    ],
+    [
       ["identity", "extra"],
       "tormr-worker: too many arguments for 'identity'. Expected 0 arguments but got 1.; see tormr-worker identity --help\n",
     ],

@@ -1,4 +1,5 @@
 // SOCKS5 refusals as clear TorErrors: RFC 1928 §6 replies and tor's extended ones, from the `socks` client's messages.
+/// <reference path="./_socks-constants.d.ts" />
 import { Socks5Response } from "socks/build/common/constants.js";
 import { TorError } from "./errors.ts";
 import { SOCKS_REPLIES } from "./socks5-connect.ts";
@@ -10,7 +11,7 @@ import { SOCKS_REPLIES } from "./socks5-connect.ts";
  * message, where `socksError` reads it back.
  */
 const TOR_REPLY_NAME = /TorReply([0-9A-F]{2})\b/;
-const table = Socks5Response as unknown as Record<string | number, string | number>;
+const table = Socks5Response;
 for (let code = 0xf0; code <= 0xf7; code++) {
   const name = `TorReply${code.toString(16).toUpperCase()}`;
   table[code] ??= name;

@@ -3,6 +3,7 @@ import { IdentityError } from "@tormr/crypto/identity-file";
 import { ProtocolError } from "@tormr/protocol/version";
 import { WorkerApiError } from "@tormr/protocol/worker-client";
 import { SandboxError } from "@tormr/sandbox/sandbox";
+import { TorError } from "@tormr/tor/errors";
 import { ConfigError } from "../config.ts";
 import { ImageRefusedError } from "../image-allow-list.ts";
 import { StatusFileError } from "../status-file.ts";
@@ -75,7 +76,23 @@ function classify(error: unknown): { exitCode: ExitCode; message: string; code: 
   if (error instanceof ImageRefusedError || error instanceof DeclinedError) {
     return { exitCode: EXIT.declined, message, code: named };
   }
+  if (error instanceof TorError) {
+    // Our own tor: its control port, authentication or key file. Nothing reached the job host.
+    const hint = error.code.startsWith("ERR_ONION_KEY")
+      ? ""
+      : "; check that tor runs with a ControlPort (--tor-control, default 9051) this user may use";
+    return { exitCode: EXIT.cannotStart, message: `tor: ${message}${hint}`, code: named };
+  }
   if (error instanceof WorkerApiError) {
+    const socksReply = (error.cause as TorError | undefined)?.socksReply;
+    if (socksReply === 0xf4 || socksReply === 0xf5) {
+      // The job host's onion lets in only its cluster's workers, and this one is not (or no longer) among them.
+      return {
+        exitCode: EXIT.refused,
+        message: `${message}; ask the requester whether this worker is still in the cluster`,
+        code: "ERR_ONION_AUTH",
+      };
+    }
     if (AWAY.has(error.code) || error.status >= 500) {
       return {
         exitCode: EXIT.unreachable,

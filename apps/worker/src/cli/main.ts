@@ -34,6 +34,10 @@ const flag = z.boolean().optional();
 const startOptions = z.object({
   jobHost: text,
   ticket: text,
+  tor: flag,
+  transport: text,
+  torControl: text,
+  torSocks: text,
   config: text,
   configDir: text,
   slots: text,
@@ -73,6 +77,13 @@ function createProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description("Join the job a ticket is for, and run its tasks in a sandbox until it is over.")
     .option("--job-host <url>", "the job host's worker URL, from the requester")
     .option("--ticket <ticket>", "the one-time join ticket (43 characters), from the requester")
+    .option("--tor", "reach the job host through tor (the default for a .onion URL)")
+    .option("--transport <kind>", "tor or direct (default: tor for .onion, direct for 127.0.0.1)")
+    .option(
+      "--tor-control <[host:]port>",
+      "tor's control port (default 9051, or TORMR_TOR_CONTROL)",
+    )
+    .option("--tor-socks <[host:]port>", "tor's SOCKS port (default: the one tor reports)")
     .option("--config <file>", "config file (default <config-dir>/config.json)")
     .option("--config-dir <dir>", "identity and config (default ~/.config/tormr-worker)")
     .option("--slots <n>", "tasks at once")

@@ -1,5 +1,8 @@
 // Checks start's own values (job host URL, ticket) before anything touches the disk or the network.
 import { joinTicketSchema } from "@tormr/protocol/worker-api";
+import { TorError } from "@tormr/tor/errors";
+import { chooseTransportKind, type TransportKind } from "@tormr/tor/transport";
+import type { TorEndpoint } from "../tor-link.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The job host's worker URL: http or https, no query or fragment. */
@@ -45,4 +48,48 @@ export function checkTicket(value: string | undefined): string {
     );
   }
   return value;
+}
+
+/**
+ * The transport for `jobHost`: --tor or --transport, else tor for an onion and direct for
+ * loopback. Anything that would leave this machine without Tor is refused unless asked for.
+ */
+export function checkTransport(
+  jobHost: string,
+  flags: { tor?: boolean | undefined; transport?: string | undefined },
+): TransportKind {
+  if (flags.transport !== undefined && flags.transport !== "tor" && flags.transport !== "direct") {
+    throw new UsageError(
+      "ERR_BAD_VALUE",
+      `--transport: expected tor or direct, got '${flags.transport}'`,
+    );
+  }
+  if (flags.tor === true && flags.transport === "direct") {
+    throw new UsageError(
+      "ERR_CONFLICT",
+      "--tor and --transport direct contradict each other; give one of them",
+    );
+  }
+  const requested = flags.tor === true ? "tor" : (flags.transport as TransportKind | undefined);
+  try {
+    return chooseTransportKind(jobHost, requested);
+  } catch (error) {
+    if (error instanceof TorError)
+      throw new UsageError("ERR_BAD_VALUE", `--job-host: ${error.message}`);
+    throw error;
+  }
+}
+
+/** `[host:]port` of a tor listener; the host defaults to 127.0.0.1. */
+export function checkTorEndpoint(flag: string, value: string | undefined): TorEndpoint | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:(.+):)?(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) {
+    throw new UsageError(
+      "ERR_BAD_VALUE",
+      `${flag}: expected [host:]port such as 9051 or 127.0.0.1:9051, got '${value}'`,
+    );
+  }
+  return { host: match[1] ?? "127.0.0.1", port };
 }

@@ -13,6 +13,7 @@ import {
 import { loadOrCreateIdentity, type WorkerIdentity } from "../identity.ts";
 import { checkImage, createResolveImage } from "../image-allow-list.ts";
 import { liveWorkerIn, statusWriter } from "../status-file.ts";
+import { type JobHostLink, openJobHostLink } from "../tor-link.ts";
 import { prepareWorkDir } from "../work-dir.ts";
 import type { WorkerLoopOptions } from "../worker-loop.ts";
 import { applyEvent, initialStatus, type WorkerStatus } from "../worker-status.ts";
@@ -24,7 +25,7 @@ import { jsonReporter } from "./json-reporter.ts";
 import { pickSandbox } from "./pick-sandbox.ts";
 import { printable } from "./printable.ts";
 import type { Reporter } from "./reporter.ts";
-import { checkJobHost, checkTicket } from "./start-args.ts";
+import { checkJobHost, checkTicket, checkTorEndpoint, checkTransport } from "./start-args.ts";
 import { watchStopSignals } from "./stop-signals.ts";
 import { ttyReporter } from "./tty-reporter.ts";
 import { DeclinedError, UsageError, WorkDirBusyError } from "./usage-error.ts";
@@ -32,6 +33,10 @@ import { DeclinedError, UsageError, WorkDirBusyError } from "./usage-error.ts";
 export interface StartFlags extends ConfigFlags {
   jobHost?: string;
   ticket?: string;
+  tor?: boolean;
+  transport?: string;
+  torControl?: string;
+  torSocks?: string;
   config?: string;
   configDir?: string;
   unsafeNoSandbox?: boolean;
@@ -52,6 +57,9 @@ interface StatusKeeper {
 export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCode> {
   const jobHost = checkJobHost(flags.jobHost ?? io.env.jobHost);
   const ticket = checkTicket(flags.ticket ?? io.env.ticket);
+  const transport = checkTransport(jobHost, flags);
+  const torControl = checkTorEndpoint("--tor-control", flags.torControl ?? io.env.torControl);
+  const torSocks = checkTorEndpoint("--tor-socks", flags.torSocks);
   if (flags.unsafeNoSandbox === true && flags.sandbox !== undefined) {
     throw new UsageError(
       "ERR_CONFLICT",
@@ -67,6 +75,7 @@ export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCo
   parseConfigFlags(configFlags(flags), io.cwd);
   const reporter = io.stderr.isTTY === true ? ttyReporter(io.stderr) : jsonReporter(io.stderr);
   let writer: ReturnType<typeof statusWriter> | undefined;
+  let link: JobHostLink | undefined;
   const keeper: StatusKeeper = {
     set(next) {
       this.current = next;
@@ -101,6 +110,16 @@ export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCo
             probes: io.probes,
           });
     if (sandbox === undefined) reporter.log("warn", UNSAFE_WARNING, { unsafeNoSandbox: true });
+    link = await openJobHostLink({
+      jobHost,
+      transport,
+      configDir,
+      ...(torControl ? { torControl } : {}),
+      ...(torSocks ? { torSocks } : {}),
+      ...(io.env.torControlPassword ? { torControlPassword: io.env.torControlPassword } : {}),
+    });
+    if (link.transport.kind === "tor")
+      reporter.log("info", `reaching the job host through ${link.describe}`);
     writer = statusWriter(config.workDir, (error) =>
       reporter.log("warn", `cannot write status.json: ${(error as Error).message}`),
     );
@@ -124,6 +143,7 @@ export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCo
       jobHost,
       ticket,
       identity,
+      link,
     });
   } catch (error) {
     const report = reportError(error, { debug: io.env.debug });
@@ -137,6 +157,7 @@ export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCo
   } finally {
     reporter.stop();
     await writer?.flush();
+    await link?.close();
   }
 }
 
@@ -155,6 +176,7 @@ interface LoopContext {
   jobHost: string;
   ticket: string;
   identity: WorkerIdentity;
+  link: JobHostLink;
 }
 
 async function runLoop(ctx: LoopContext): Promise<ExitCode> {
@@ -215,6 +237,9 @@ async function runLoop(ctx: LoopContext): Promise<ExitCode> {
       ensureImage: (image) => io.probes.ensureImage(image, config.dockerHost),
     }),
     beforeJoin,
+    ...(ctx.link.transport.agent ? { agent: ctx.link.transport.agent } : {}),
+    ...(ctx.link.clientAuth ? { clientAuth: ctx.link.clientAuth } : {}),
+    callTimeoutMs: ctx.link.transport.kind === "tor" ? 120_000 : 30_000,
     signal: controller.signal,
     onEvent(event) {
       if (keeper.current === undefined) return;
