@@ -6,11 +6,14 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
 import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
+import type { TorControl } from "@tormr/tor/control/tor-control";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
 import { startAdminServer } from "./admin-server.ts";
 import { Master } from "./master.ts";
+import { onionClients } from "./onion-clients.ts";
 import type { MasterSettings } from "./settings.ts";
+import { WorkerOnion } from "./worker-onion.ts";
 import { workerRoutes } from "./worker-routes.ts";
 
 export interface JobHostOptions {
@@ -24,11 +27,20 @@ export interface JobHostOptions {
   /** The most one job's buckets may hold, in bytes. Default: no bound but the disk. */
   jobQuotaBytes?: number;
   log?: (event: Record<string, unknown>) => void;
+  /**
+   * Publish the worker listener as an onion service through this tor (an authenticated control
+   * connection, which the caller keeps open and closes). The admin listener is never published.
+   */
+  tor?: { control: TorControl; uploadTimeoutMs?: number };
 }
 
 export interface JobHost {
-  /** Where workers connect (the worker API and the bucket store). */
+  /** Where workers connect (the worker API and the bucket store): http://<onion> over Tor. */
   workerUrl: string;
+  /** The worker listener on 127.0.0.1 (what the onion forwards to). */
+  localWorkerUrl: string;
+  /** The worker onion, with Tor. */
+  onion: WorkerOnion | undefined;
   /** The admin API (loopback only) and its secret, kept 0600 in the state folder across restarts. */
   adminUrl: string;
   adminSecret: string;
@@ -42,6 +54,7 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
   const { identity } = await loadOrCreateIdentity(join(options.stateDir, "keys"));
   const db = await openJobHostDb(join(options.stateDir, "job-host.db"));
   let server: Server | undefined;
+  let onion: WorkerOnion | undefined;
   try {
     const issuer = `tormr-job-host-${identity.pseudonym.slice(0, 16)}`;
     const store = await BucketStore.open({
@@ -65,7 +78,17 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       listening.listen(options.port ?? 0, "127.0.0.1", resolve);
     });
     const { port } = server.address() as AddressInfo;
-    const workerUrl = `http://127.0.0.1:${port}`;
+    const localWorkerUrl = `http://127.0.0.1:${port}`;
+    onion = options.tor
+      ? await WorkerOnion.publish({
+          control: options.tor.control,
+          keyFile: join(options.stateDir, "keys", "worker-onion.json"),
+          target: port,
+          ...(options.tor.uploadTimeoutMs ? { uploadTimeoutMs: options.tor.uploadTimeoutMs } : {}),
+          ...(options.log ? { log: options.log } : {}),
+        })
+      : undefined;
+    const workerUrl = onion?.url ?? localWorkerUrl;
     const master = await Master.open({
       db,
       store,
@@ -80,16 +103,21 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       ...(options.log ? { log: options.log } : {}),
     });
     routes.handler = workerRoutes(master);
+    const guard = onion ? guardOnion(onion, master, db, options.log) : undefined;
     const adminSecret = await loadOrCreateSecret(join(options.stateDir, "admin-secret"));
     const admin = await startAdminServer(master, db, adminSecret, options.adminPort ?? 0);
     return {
       workerUrl,
+      localWorkerUrl,
+      onion,
       adminUrl: admin.url,
       adminSecret,
       master,
       store,
       db,
       close: async () => {
+        guard?.stop();
+        await onion?.close();
         admin.server.closeAllConnections();
         await new Promise((resolve) => admin.server.close(resolve));
         await master.close();
@@ -100,10 +128,54 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       },
     };
   } catch (error) {
+    await onion?.close();
     server?.close();
     await db.$disconnect();
     throw error;
   }
+}
+
+/**
+ * Keeps the onion's client authorization equal to `onionClients`: checked whenever a job changes
+ * and every heartbeat period (a killed worker changes nothing until it is noticed silent).
+ */
+function guardOnion(
+  onion: WorkerOnion,
+  master: Master,
+  db: JobHostDb,
+  log: JobHostOptions["log"],
+): { stop(): void } {
+  let running = false;
+  let again = false;
+  const check = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void onionClients(db, master.settings)
+      .then((clients) => onion.restrict(clients))
+      .catch((error: unknown) =>
+        log?.({ event: "onion-clients-failed", message: (error as Error).message }),
+      )
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          check();
+        }
+      });
+  };
+  master.on("job", check);
+  const timer = setInterval(check, master.settings.heartbeatMs);
+  timer.unref();
+  check();
+  return {
+    stop() {
+      master.off("job", check);
+      clearInterval(timer);
+    },
+  };
 }
 
 /** The admin secret: made once (32 random bytes), then read back on every start. */

@@ -114,6 +114,7 @@ export class JoinDesk {
       sessionHash: sha256(session),
       signingKey: request.keys.signing,
       wrappingKey: request.keys.wrapping,
+      clientAuthKey: request.clientAuth ?? null,
       sandbox: request.capabilities.sandbox,
       slots: request.capabilities.slots,
       memoryBytes: BigInt(request.capabilities.memoryBytes),

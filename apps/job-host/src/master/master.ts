@@ -178,6 +178,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     const { jobId, pseudonym, session } = await this.desk.admit(request);
     const job = await this.jobRow(jobId);
     this.log({ event: "worker-joined", job: jobId, worker: pseudonym });
+    this.emit("job", jobId);
     const { heartbeatMs, timeoutMs, pollMs } = this.settings;
     return {
       session,
