@@ -52,6 +52,7 @@ describe("parseStreamingArgs: flags", () => {
       seal: true,
       local: false,
       jobHost: undefined,
+      tor: false,
       sandbox: "none",
       warnings: [],
     });
@@ -68,6 +69,18 @@ describe("parseStreamingArgs: flags", () => {
   it("reads --no-seal as a switch that takes no value", () => {
     expect(streaming("--no-seal").seal).toBe(false);
     expect(streaming().seal).toBe(true);
+  });
+
+  it("reads --tor, and refuses it beside --local, --no-seal and --job-host", () => {
+    expect(streaming("--tor").tor).toBe(true);
+    expect(streaming().tor).toBe(false);
+    expect(() => streaming("--tor", "--local")).toThrow(
+      "--tor and --local contradict each other: --local runs without a job host, so nothing would cross Tor",
+    );
+    expect(() => streaming("--no-seal", "--tor")).toThrow(/--tor and --no-seal contradict/);
+    expect(() => streaming("--tor", "--job-host", "/x")).toThrow(
+      "--tor and --job-host contradict each other: a running job host's own --tor decides",
+    );
   });
 
   it("does not read -input as -i nput", () => {
@@ -458,6 +471,7 @@ describe("parseRunArgs", () => {
       seal: true,
       local: false,
       jobHost: undefined,
+      tor: false,
       sandbox: "none",
       warnings: [],
     });

@@ -278,6 +278,7 @@ function parsedJob() {
     seal: true,
     local: false,
     jobHost: undefined,
+    tor: false,
     sandbox: "none" as const,
     warnings: [],
   };

@@ -88,8 +88,16 @@ const sandbox = flag(
     "Python image (DOCKER_HOST names the daemon). Default: none, they run as you (it is your code).",
 );
 
+const tor = flag(
+  "--tor",
+  "",
+  "Run the job host and its --workers over Tor: a private Tor network on 127.0.0.1 is started for " +
+    "the job (one tor for the job host, one per worker) and stopped after it; the job host is an " +
+    "onion service that lets in only its workers (v3 client authorization).",
+);
+
 /** How and where a job runs: the same for every job command. */
-const RUN_WHERE: readonly FlagDef[] = [workers, local, jobHost, noSeal, sandbox];
+const RUN_WHERE: readonly FlagDef[] = [workers, local, jobHost, noSeal, sandbox, tor];
 
 export const STREAMING_FLAGS: readonly FlagDef[] = [
   input,

@@ -31,6 +31,8 @@ export interface CommonJobArgs {
   sandbox: "none" | "bwrap" | "docker";
   /** --job-host: the state folder of a running `tormr host` to submit the job to. */
   jobHost: string | undefined;
+  /** --tor: the job host and its workers talk only through a private Tor network started for the job. */
+  tor: boolean;
   /** Things that were accepted but ignored, to print before the job starts. */
   warnings: string[];
 }
@@ -102,6 +104,17 @@ function commonArgs(scanned: ScannedArgs): CommonJobArgs {
     numReduceTasks = wholeNumber("-numReduceTasks", rawReduces, 0, MAX_REDUCE_TASKS);
   }
   const rawWorkers = one(scanned, "workers");
+  const tor = scanned.values.has("tor");
+  for (const other of ["local", "no-seal", "job-host"]) {
+    if (tor && scanned.values.has(other)) {
+      throw new UsageError(
+        "ERR_BAD_VALUE",
+        other === "job-host"
+          ? "--tor and --job-host contradict each other: a running job host's own --tor decides"
+          : `--tor and --${other} contradict each other: --${other} runs without a job host, so nothing would cross Tor`,
+      );
+    }
+  }
   return {
     inputs: all(scanned, "input").flatMap((raw) => commaList(nonEmpty("-input", raw, "a path"))),
     output: nonEmpty("-output", one(scanned, "output")!, "a folder path"),
@@ -116,6 +129,7 @@ function commonArgs(scanned: ScannedArgs): CommonJobArgs {
       one(scanned, "job-host") === undefined
         ? undefined
         : nonEmpty("--job-host", one(scanned, "job-host") as string, "a folder path"),
+    tor,
     warnings: [],
   };
 }

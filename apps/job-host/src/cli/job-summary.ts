@@ -19,6 +19,7 @@ export function formatJobSummary(result: JobResult): string[] {
   return [
     `Job ${result.jobId} completed successfully in ${formatDuration(result.durationMs)}`,
     `  ${tasks.join(", ")}`,
+    ...(result.jobHostUrl ? [`  job host: ${result.jobHostUrl}`] : []),
     ...formatCountersTable(result.counters),
     `Output directory: ${result.output} (${plural(result.parts.length, "part file")})`,
   ];

@@ -45,13 +45,24 @@ function processIo(): CliIo {
           });
       }
       const { runClusterJob } = await import("../cluster/run-cluster-job.ts");
-      return (spec, options) =>
-        runClusterJob(spec, {
-          workers: options.workers ?? 1,
-          sandbox: options.sandbox?.kind ?? "none",
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+      const { startPrivateTor } = await import("../cluster/private-tor.ts");
+      return async (spec, options) => {
+        const workers = options.workers ?? 1;
+        const tor = options.tor
+          ? await startPrivateTor(workers, (line) => process.stderr.write(`tor: ${line}\n`))
+          : undefined;
+        try {
+          return await runClusterJob(spec, {
+            workers,
+            sandbox: options.sandbox?.kind ?? "none",
+            ...(tor ? { tor } : {}),
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+        } finally {
+          await tor?.stop();
+        }
+      };
     },
   };
 }

@@ -43,7 +43,7 @@ export async function runJob(
       ? `Submitting job ${spec.id} to the job host on ${args.jobHost}\n`
       : args.local
         ? `Running job ${spec.id} with ${workers} local worker${plural}\n`
-        : `Running job ${spec.id} on a job host with ${workers} tormr-worker process${plural === "s" ? "es" : ""}\n`,
+        : `Running job ${spec.id} on a job host with ${workers} tormr-worker process${plural === "s" ? "es" : ""}${args.tor ? " over a private Tor network" : ""}\n`,
   );
   if (!args.seal) stderr.write("tormr: warning: --no-seal: data moves between workers unsealed\n");
 
@@ -59,6 +59,7 @@ export async function runJob(
     const job = options.runLocalJob(spec, {
       workers,
       seal: args.seal,
+      ...(args.tor ? { tor: true } : {}),
       ...(sandbox ? { sandbox } : {}),
       onProgress: (p) => progress.update(p),
       signal: controller.signal,

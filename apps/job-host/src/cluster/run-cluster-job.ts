@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import { attachTor } from "@tormr/tor/tor-process";
 import type { JobProgress, JobResult } from "../local/types.ts";
 import { startJobHost } from "../master/job-host.ts";
 import { type JobStatus, jobStatus, progressOf } from "../master/job-status.ts";
@@ -30,6 +31,17 @@ export interface ClusterJobOptions {
   /** Aborting cancels the job: its workers leave and its output folder is removed. */
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run over Tor: the job host publishes its worker listener as an onion through the tor whose
+   * control port is `host`, and worker i reaches it only through the tor at `workers[i]`
+   * (cookie authentication). Without it everything moves directly on 127.0.0.1.
+   */
+  tor?: { host: TorEndpoint; workers: TorEndpoint[] };
+}
+
+export interface TorEndpoint {
+  host?: string;
+  controlPort: number;
 }
 
 /** Local runs notice a dead worker in seconds, not the 30 s a real cluster over Tor needs. */
@@ -39,6 +51,12 @@ const LOCAL_SETTINGS: Partial<MasterSettings> = {
   pollMs: 5_000,
 };
 
+/**
+ * Over Tor a silent worker is noticed later: a re-published onion or a rebuilt circuit costs
+ * seconds, and must not pass for a dead worker.
+ */
+const TOR_SETTINGS: Partial<MasterSettings> = { timeoutMs: 30_000, pollMs: 10_000 };
+
 interface WorkerChild {
   child: ChildProcess;
   tail: string[];
@@ -47,10 +65,23 @@ interface WorkerChild {
 
 export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): Promise<JobResult> {
   const started = performance.now();
+  const tor = options.tor;
+  if (tor && tor.workers.length < options.workers) {
+    throw new Error(
+      `over Tor every worker needs its own tor: got ${tor.workers.length} for ${options.workers} workers`,
+    );
+  }
   const scratch = await mkdtemp(join(tmpdir(), `tormr-${spec.id}-`));
+  const hostTor = tor
+    ? await attachTor({ host: tor.host.host ?? "127.0.0.1", controlPort: tor.host.controlPort })
+    : undefined;
   const host = await startJobHost({
     stateDir: options.stateDir ?? join(scratch, "host"),
-    settings: { ...LOCAL_SETTINGS, ...options.settings },
+    settings: { ...LOCAL_SETTINGS, ...(tor ? TOR_SETTINGS : {}), ...options.settings },
+    ...(hostTor ? { tor: { control: hostTor.control } } : {}),
+  }).catch(async (error: unknown) => {
+    await hostTor?.control.close();
+    throw error;
   });
   const workers: WorkerChild[] = [];
   try {
@@ -62,16 +93,17 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
     const quotaMb = Math.max(1, Math.floor((bavail * bsize * 0.9) / options.workers / 1024 ** 2));
     const bin = options.workerBin ?? env.TORMR_WORKER_BIN ?? DEV_WORKER_BIN;
     for (const [i, ticket] of tickets.entries()) {
+      const workerTor = tor?.workers[i];
       workers.push(
-        startWorker(
-          bin,
-          host.workerUrl,
-          ticket,
-          join(scratch, `worker-${i}`),
-          options.sandbox,
+        startWorker(bin, host.workerUrl, ticket, {
+          dir: join(scratch, `worker-${i}`),
+          sandbox: options.sandbox,
           env,
           quotaMb,
-        ),
+          ...(workerTor
+            ? { torControl: `${workerTor.host ?? "127.0.0.1"}:${workerTor.controlPort}` }
+            : {}),
+        }),
       );
     }
     let timer: NodeJS.Timeout | undefined;
@@ -119,6 +151,7 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
     const parts = (await readdir(spec.output)).filter((n) => /^part-\d{5}$/.test(n)).sort();
     return {
       jobId: spec.id,
+      jobHostUrl: host.workerUrl,
       output: spec.output,
       parts: parts.map((n) => join(spec.output, n)),
       counters: status.counters,
@@ -136,19 +169,22 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
     for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
     await Promise.all(workers.map((w) => w.exited));
     await host.close();
+    await hostTor?.control.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-function startWorker(
-  bin: string,
-  url: string,
-  ticket: string,
-  dir: string,
-  sandbox: ClusterJobOptions["sandbox"],
-  env: NodeJS.ProcessEnv,
-  quotaMb: number,
-): WorkerChild {
+interface WorkerSetup {
+  dir: string;
+  sandbox: ClusterJobOptions["sandbox"];
+  env: NodeJS.ProcessEnv;
+  quotaMb: number;
+  /** Over Tor: `host:port` of the worker's own tor's control port. */
+  torControl?: string;
+}
+
+function startWorker(bin: string, url: string, ticket: string, setup: WorkerSetup): WorkerChild {
+  const { dir, sandbox, env, quotaMb } = setup;
   const args = [
     "start",
     "--job-host",
@@ -161,6 +197,7 @@ function startWorker(
     String(quotaMb),
     "--yes",
     ...(sandbox === "none" ? ["--unsafe-no-sandbox"] : ["--sandbox", sandbox]),
+    ...(setup.torControl ? ["--tor", "--tor-control", setup.torControl] : []),
   ];
   const viaNode = bin.endsWith(".js") || bin.endsWith(".mjs");
   const child = spawn(viaNode ? process.execPath : bin, viaNode ? [bin, ...args] : args, {

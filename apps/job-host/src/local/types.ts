@@ -23,6 +23,8 @@ export interface JobProgress {
 export interface LocalJobOptions {
   /** Number of separate worker processes. Defaults to the number of cores. */
   workers?: number;
+  /** A job host and workers only: run them over a private Tor network (`--tor`). */
+  tor?: boolean;
   onProgress?: (progress: JobProgress) => void;
   /** Where intermediate files go; defaults to the OS temp folder. Removed when the job ends. */
   scratchDir?: string;
@@ -47,6 +49,8 @@ export interface LocalJobOptions {
 
 export interface JobResult {
   jobId: string;
+  /** Where the workers reached the job host (http://<onion> over Tor); absent for --local. */
+  jobHostUrl?: string;
   output: string;
   /** The committed part files, in order. */
   parts: string[];
