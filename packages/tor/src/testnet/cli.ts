@@ -1,11 +1,13 @@
 // tormr-testnet: start, inspect and stop a private Tor network on 127.0.0.1 by hand.
+import { rmSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { TorError } from "../errors.ts";
+import { addTestnetClient, NODE_NAME } from "./add-client.ts";
 import { startTestnet } from "./network.ts";
-import { livePids, readState, stopRecorded } from "./state.ts";
+import { killRecordedSync, livePids, readState, stopRecorded } from "./state.ts";
 
 /** The networks' folders: the one given, or every tormr-testnet-* folder in the temp folder. */
 async function networkDirs(dir: string | undefined): Promise<string[]> {
@@ -23,6 +25,47 @@ function atLeastTwo(value: string): number {
   return parsed;
 }
 
+function processId(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`expected a process id, got ${value}`);
+  return parsed;
+}
+
+function nodeName(value: string): string {
+  if (!NODE_NAME.test(value))
+    throw new InvalidArgumentError(`expected 1 to 19 letters and digits, got ${value}`);
+  return value;
+}
+
+const progress = (message: string) => console.error(`tormr-testnet: ${message}`);
+
+/**
+ * While a network starts, an interrupt kills its detached tors and removes its folder: nothing
+ * else knows the folder yet. `setDir` names it once made; `off` removes the handlers.
+ */
+function stopOnSignal(): { setDir: (dir: string) => void; off: () => void } {
+  let dir: string | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (dir) {
+      killRecordedSync(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    setDir: (value) => {
+      dir = value;
+    },
+    off: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failed, 2 bad arguments). */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("tormr-testnet")
@@ -37,15 +80,48 @@ export async function main(argv: string[]): Promise<number> {
       "start a network in a new temp folder, wait until a test onion answers, print its clients' ports as JSON",
     )
     .option("--clients <n>", "clients with SOCKS and control ports", atLeastTwo, 2)
-    .action(async (options: { clients: number }) => {
-      const testnet = await startTestnet({
-        clients: options.clients,
+    .option(
+      "--owner-pid <pid>",
+      "the tors exit on their own once this process is gone (e.g. a test script's shell)",
+      processId,
+    )
+    .action(async (options: { clients: number; ownerPid?: number }) => {
+      const signals = stopOnSignal();
+      try {
+        const testnet = await startTestnet({
+          clients: options.clients,
+          detached: true,
+          ownerPid: options.ownerPid,
+          onDir: signals.setDir,
+          onProgress: progress,
+        });
+        await Promise.all(testnet.clients.map((client) => client.control.close()));
+        console.log(JSON.stringify(testnet.state, null, 2));
+        progress(`up; stop it with 'tormr-testnet down --dir ${testnet.dir}'`);
+      } finally {
+        signals.off();
+      }
+    });
+  program
+    .command("add-client")
+    .description(
+      "start one more client in a running network, wait for its bootstrap, print its ports as JSON",
+    )
+    .requiredOption("--dir <folder>", "the network's folder (the dir printed by 'up')")
+    .option(
+      "--name <name>",
+      "its nickname and folder name (default: the next free clientN)",
+      nodeName,
+    )
+    .action(async (options: { dir: string; name?: string }) => {
+      const added = await addTestnetClient(options.dir, {
+        name: options.name,
         detached: true,
-        onProgress: (message) => console.error(`tormr-testnet: ${message}`),
+        onProgress: progress,
       });
-      await Promise.all(testnet.clients.map((client) => client.control.close()));
-      console.log(JSON.stringify(testnet.state, null, 2));
-      console.error(`tormr-testnet: up; stop it with 'tormr-testnet down --dir ${testnet.dir}'`);
+      await added.tor.control.close();
+      console.log(JSON.stringify(added.client, null, 2));
+      progress(`${added.client.name} up; 'tormr-testnet down --dir ${options.dir}' stops it too`);
     });
   program
     .command("status")

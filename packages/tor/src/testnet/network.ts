@@ -4,11 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TorError } from "../errors.ts";
 import { freePorts } from "../free-ports.ts";
-import { launchTor, type TorProcess, waitForBootstrap } from "../tor-process.ts";
+import { type TorProcess, waitForBootstrap } from "../tor-process.ts";
 import { createAuthorityKeys } from "./authority-keys.ts";
-import { type AuthorityLine, nodeOptions } from "./node-options.ts";
+import { launchNode } from "./launch-node.ts";
+import type { AuthorityLine, NodeOptionsInput } from "./node-options.ts";
 import { waitForOnion } from "./readiness.ts";
-import { recordPid, stopRecorded, type TestnetState, writeState } from "./state.ts";
+import { STATE_VERSION, stopRecorded, type TestnetState, writeState } from "./state.ts";
 
 export interface StartTestnetOptions {
   /** Clients with a SOCKS port (onion hosts are clients too). At least 2, for the readiness check. */
@@ -18,6 +19,13 @@ export interface StartTestnetOptions {
   torBinary?: string;
   /** tors outlive this process (for `tormr-testnet up`); otherwise they exit when it does. */
   detached?: boolean;
+  /**
+   * The process whose end makes every tor exit (__OwningControllerProcess): this one by default,
+   * none when `detached`. A detached network can name another, such as the test script's shell.
+   */
+  ownerPid?: number;
+  /** Called with the network's folder as soon as it exists, before any tor starts (for signal handlers). */
+  onDir?: (dir: string) => void;
   /** How long the test onion may take to answer. */
   readyTimeoutMs?: number;
   onProgress?: (message: string) => void;
@@ -49,21 +57,22 @@ export async function startTestnet(options: StartTestnetOptions = {}): Promise<T
   const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), "tormr-testnet-"));
   const emptyFile = join(dir, "empty");
   await writeFile(emptyFile, "");
-  const ownerPid = options.detached ? undefined : process.pid;
+  options.onDir?.(dir);
+  const ownerPid = options.ownerPid ?? (options.detached ? undefined : process.pid);
   const processes: TorProcess[] = [];
-  const launch = async (name: string, torrc: Parameters<typeof nodeOptions>[0], socks: boolean) => {
-    const tor = await launchTor({
-      dataDirectory: join(dir, name),
-      options: nodeOptions(torrc),
-      socksPort: socks ? undefined : 0,
+  const nodes: string[] = [];
+  const launch = async (node: NodeOptionsInput) => {
+    nodes.push(node.nickname);
+    const tor = await launchNode({
+      dir,
+      node,
       torBinary: options.torBinary,
       ownerPid,
       detached: options.detached,
     });
     processes.push(tor);
-    await recordPid(dir, name, tor.pid);
     // Only the clients' control connections are used after start; the others would hold this process open.
-    if (!socks) await tor.control.close();
+    if (node.role !== "client") await tor.control.close();
     return tor;
   };
 
@@ -88,31 +97,28 @@ export async function startTestnet(options: StartTestnetOptions = {}): Promise<T
     const base = { authorities, emptyFile };
     const clients = await Promise.all([
       ...authorities.map((a) =>
-        launch(
-          a.nickname,
-          {
-            ...base,
-            role: "authority",
-            nickname: a.nickname,
-            orPort: a.orPort,
-            dirPort: a.dirPort,
-          },
-          false,
-        ),
+        launch({
+          ...base,
+          role: "authority",
+          nickname: a.nickname,
+          orPort: a.orPort,
+          dirPort: a.dirPort,
+        }),
       ),
       ...Array.from({ length: RELAYS }, (_, index) => {
         const offset = 2 * (AUTHORITIES + index);
-        const nickname = `relay${index}`;
-        return launch(
-          nickname,
-          { ...base, role: "relay", nickname, orPort: port(offset), dirPort: port(offset + 1) },
-          false,
-        );
+        return launch({
+          ...base,
+          role: "relay",
+          nickname: `relay${index}`,
+          orPort: port(offset),
+          dirPort: port(offset + 1),
+        });
       }),
     ]).then(() =>
       Promise.all(
         Array.from({ length: clientCount }, (_, index) =>
-          launch(`client${index}`, { ...base, role: "client", nickname: `client${index}` }, true),
+          launch({ ...base, role: "client", nickname: `client${index}` }),
         ),
       ),
     );
@@ -137,10 +143,13 @@ export async function startTestnet(options: StartTestnetOptions = {}): Promise<T
     });
     progress(`test onion answered ${onionMs} ms after it was published`);
     const state: TestnetState = {
-      version: 1,
+      version: STATE_VERSION,
       dir,
       startedAt: new Date(started).toISOString(),
       bootstrapMs: Date.now() - started,
+      nodes,
+      authorities,
+      emptyFile,
       clients: clients.map((client, index) => ({
         name: `client${index}`,
         controlPort: client.controlPort,
