@@ -1,5 +1,6 @@
 // The exit codes tormr promises, and how each error becomes one line on stderr plus a code.
 import { MapReduceError, type MapReduceErrorCode } from "@tormr/mapreduce/errors";
+import { TorError } from "@tormr/tor/errors";
 import { HostNotRunning } from "../master/host-endpoints.ts";
 import { oneLine } from "./one-line.ts";
 import { UsageError } from "./usage-error.ts";
@@ -11,7 +12,8 @@ import { UsageError } from "./usage-error.ts";
  * | 1    | unexpected internal error: a bug in tormr                           |
  * | 2    | usage: the command line is wrong (unknown flag, missing value, …)   |
  * | 3    | bad input: the job was refused before it ran (missing input, output |
- * |      | exists, mapper not executable, bad -D value, bad job module, …)     |
+ * |      | exists, mapper not executable, bad -D value, bad job module, …), or |
+ * |      | tor could not be used                                               |
  * | 4    | the job ran and failed: a task used up its attempts                 |
  * | 130  | interrupted by SIGINT (Ctrl-C); 143 for SIGTERM                     |
  */
@@ -78,6 +80,16 @@ export function reportError(error: unknown, options: { debug?: boolean } = {}): 
       exitCode: entry.exit,
       line: headline(first, entry.hint),
       details: rest.filter((l) => l.trim() !== "").map((l) => `  ${l}`),
+    };
+  }
+  if (error instanceof TorError) {
+    const hint = error.code.startsWith("ERR_ONION_KEY")
+      ? undefined
+      : "run tor with 'ControlPort 9051' and 'CookieAuthentication 1' (Debian: add this user to group debian-tor), or pass --tor-control";
+    return {
+      exitCode: EXIT.badInput,
+      line: headline(`tor: ${oneLine(error.message)}`, hint),
+      details: [],
     };
   }
   if (error instanceof HostNotRunning) {

@@ -47,7 +47,8 @@ export const EXIT_CODES_HELP = [
   "  0    the job succeeded",
   "  1    internal error (a bug in tormr)",
   "  2    usage error: unknown flag, missing or malformed value",
-  "  3    bad input: no such input, output exists, mapper not executable, bad -D",
+  "  3    bad input: no such input, output exists, mapper not executable, bad -D,",
+  "       or tor could not be used (--tor)",
   "  4    the job failed: a task used up its attempts",
   "  130  interrupted (Ctrl-C); 143 on SIGTERM",
 ];

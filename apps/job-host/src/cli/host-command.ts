@@ -32,6 +32,11 @@ const optionsSchema = z.object({
   pollMs: whole(50, 600_000).optional(),
   diskQuotaMb: whole(1, 1e9).optional(),
   json: z.boolean().default(false),
+  tor: z.boolean().default(false),
+  torControl: z
+    .string()
+    .regex(/^(?:[^:]+:)?\d{1,5}$/, "expected [host:]port such as 9051 or 127.0.0.1:9051")
+    .default("127.0.0.1:9051"),
 });
 
 /** `$XDG_STATE_HOME/tormr/job-host`, or `~/.local/state/tormr/job-host`. */
@@ -60,6 +65,15 @@ export function addHostCommand(program: Command, io: CliIo, setExit: (code: numb
       "the most one job's buckets may hold on this host (default: the disk)",
     )
     .option("--json", "print the URLs and tickets as one JSON line")
+    .option(
+      "--tor",
+      "publish the worker listener as an onion service (never the admin listener); its key is kept in the state folder",
+    )
+    .option(
+      "--tor-control <[host:]port>",
+      "tor's control port, cookie authentication (TORMR_TOR_CONTROL_PASSWORD for a password)",
+      "127.0.0.1:9051",
+    )
     .action(async (raw: Record<string, unknown>) => {
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
@@ -78,6 +92,7 @@ export function addHostCommand(program: Command, io: CliIo, setExit: (code: numb
 async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promise<ExitCode> {
   const { startJobHost } = await import("../master/job-host.ts");
   const stateDir = resolve(io.cwd, options.stateDir);
+  const tor = options.tor ? await attachHostTor(options.torControl) : undefined;
   const settings = {
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
@@ -89,8 +104,12 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     adminPort: options.adminPort,
     settings,
     ...(options.diskQuotaMb ? { jobQuotaBytes: options.diskQuotaMb * 1024 * 1024 } : {}),
+    ...(tor ? { tor: { control: tor.control } } : {}),
     log: (event) =>
       io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
+  }).catch(async (error: unknown) => {
+    await tor?.control.close();
+    throw error;
   });
   const watch = watchInterrupts();
   await writeEndpoints(stateDir, {
@@ -129,5 +148,16 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     watch.dispose();
     await removeEndpoints(stateDir);
     await host.close();
+    await tor?.control.close();
   }
+}
+
+/** The tor this job host publishes its onion through (cookie or TORMR_TOR_CONTROL_PASSWORD). */
+async function attachHostTor(endpoint: string) {
+  const { attachTor } = await import("@tormr/tor/tor-process");
+  const colon = endpoint.lastIndexOf(":");
+  const host = colon > 0 ? endpoint.slice(0, colon) : "127.0.0.1";
+  const port = Number(colon > 0 ? endpoint.slice(colon + 1) : endpoint);
+  const password = process.env.TORMR_TOR_CONTROL_PASSWORD || undefined;
+  return attachTor({ host, controlPort: port, ...(password ? { password } : {}) });
 }
