@@ -1,5 +1,6 @@
 // The job spec every runner takes, and the typed settings read from its -D configuration.
 import { z } from "zod";
+import { type Compression, compressionSetting } from "./compression-setting.ts";
 import { MapReduceError } from "./errors.ts";
 
 const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
@@ -44,6 +45,8 @@ export interface JobSettings {
   reduceInputSeparator: string;
   mapMaxAttempts: number;
   reduceMaxAttempts: number;
+  /** How the job's buckets are compressed before they are sealed (`tormr.compression`). */
+  compression: Compression;
 }
 
 export const DEFAULT_SPLIT_SIZE = 32 * 1024 * 1024;
@@ -90,6 +93,7 @@ export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
     reduceInputSeparator: separator(conf, "stream.reduce.input.field.separator"),
     mapMaxAttempts: positiveInt(conf, "mapreduce.map.maxattempts", DEFAULT_MAX_ATTEMPTS),
     reduceMaxAttempts: positiveInt(conf, "mapreduce.reduce.maxattempts", DEFAULT_MAX_ATTEMPTS),
+    compression: compressionSetting(conf),
   };
 }
 
