@@ -149,6 +149,7 @@ describe("tormr-worker identity", () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(w.stdout.text).toContain("(made now)");
     const stored = JSON.parse(await readFile(file, "utf8"));
+    const tor = JSON.parse(await readFile(join(w.configDir, "tor-client-auth.json"), "utf8"));
     expect(w.stdout.text).toContain(stored.signing.publicKey);
     expect(w.stdout.text).toContain(stored.wrapping.publicKey);
     expect(w.stdout.text).not.toContain(stored.signing.privateKey);
@@ -160,9 +161,11 @@ describe("tormr-worker identity", () => {
       pseudonym: first,
       signingKey: stored.signing.publicKey,
       wrappingKey: stored.wrapping.publicKey,
+      torClientAuthKey: tor.publicKey,
       file,
       created: false,
     });
+    expect(w.stdout.text).not.toContain(tor.privateKey);
   });
 
   it("takes --config-dir, and refuses a loose identity file with exit 3", async () => {

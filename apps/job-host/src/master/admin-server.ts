@@ -25,7 +25,14 @@ export const createJobSchema = z.object({
   /** Join tickets to make now. */
   tickets: z.number().int().min(0).max(1000).default(0),
 });
-const ticketsSchema = z.object({ count: z.number().int().min(1).max(1000) });
+const clientAuthKey = z
+  .string()
+  .regex(/^[A-Z2-7]{52}$/, "expected a Tor client-authorization public key (52 base32 characters)");
+/** `count` tickets, or one ticket per worker's Tor client-authorization key. */
+const ticketsSchema = z.union([
+  z.object({ count: z.number().int().min(1).max(1000) }).strict(),
+  z.object({ clientAuthKeys: z.array(clientAuthKey).min(1).max(1000) }).strict(),
+]);
 
 export interface AdminServer {
   url: string;
@@ -168,8 +175,12 @@ async function handle(
     return sendJson(res, 200, await jobStatus(db, jobId));
   }
   if (action === "tickets" && method === "POST") {
-    const { count } = parse(ticketsSchema, await readJson(req));
-    return sendJson(res, 201, { tickets: await master.createTickets(jobId, count) });
+    const body = parse(ticketsSchema, await readJson(req));
+    const tickets =
+      "count" in body
+        ? await master.createTickets(jobId, body.count)
+        : await master.createTickets(jobId, body.clientAuthKeys.length, body.clientAuthKeys);
+    return sendJson(res, 201, { tickets });
   }
   if (action === "output" && method === "GET") {
     const status = await jobStatus(db, jobId);

@@ -62,10 +62,24 @@ export class JoinDesk {
 
   constructor(private readonly db: JobHostDb) {}
 
-  async createTickets(jobId: string, count: number): Promise<string[]> {
-    const tickets = Array.from({ length: count }, () => randomBytes(32).toString("base64url"));
+  /**
+   * `count` tickets, or one per key in `clientAuthKeys`: a ticket made for a worker's Tor
+   * client-authorization key can be used only by a worker that joins with that key.
+   */
+  async createTickets(
+    jobId: string,
+    count: number,
+    clientAuthKeys: readonly string[] = [],
+  ): Promise<string[]> {
+    const keys =
+      clientAuthKeys.length > 0 ? clientAuthKeys : Array<undefined>(count).fill(undefined);
+    const tickets = keys.map(() => randomBytes(32).toString("base64url"));
     await this.db.joinTicket.createMany({
-      data: tickets.map((t) => ({ hash: sha256(t), job: jobId })),
+      data: tickets.map((t, i) => ({
+        hash: sha256(t),
+        job: jobId,
+        clientAuthKey: keys[i] ?? null,
+      })),
     });
     return tickets;
   }
@@ -102,6 +116,12 @@ export class JoinDesk {
     const pseudonym = verifyJoin(request);
     this.challenges.delete(request.challenge);
     const ticket = await this.db.joinTicket.findUnique({ where: { hash: ticketHash } });
+    if (ticket?.clientAuthKey && ticket.clientAuthKey !== request.clientAuth) {
+      throw new MasterError(
+        "ERR_TICKET",
+        "this join ticket was made for another worker's Tor client-authorization key",
+      );
+    }
     const used = await this.db.joinTicket.updateMany({
       where: { hash: ticketHash, usedAt: null },
       data: { usedAt: new Date(), usedBy: pseudonym },

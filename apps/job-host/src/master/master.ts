@@ -14,6 +14,7 @@ import type { BucketStore } from "../store/bucket-store.ts";
 import { assignAttempt } from "./assign.ts";
 import { type AttemptContext, commitAttempt, endAttempt } from "./attempt-end.ts";
 import { finishJob, type JobOutcome } from "./finish-job.ts";
+import { storedCompression } from "./job-compression.ts";
 import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
 import { JoinDesk, type WorkerRow } from "./join.ts";
 import { MasterError } from "./master-error.ts";
@@ -106,10 +107,19 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     void this.prepare(spec.id);
   }
 
-  /** One-time join tickets for `jobId`: only their hashes are kept. */
-  async createTickets(jobId: string, count: number): Promise<string[]> {
+  /**
+   * One-time join tickets for `jobId`: only their hashes are kept. With `clientAuthKeys`, one
+   * ticket per Tor client-authorization key, usable only with that key (and let into the onion).
+   */
+  async createTickets(
+    jobId: string,
+    count: number,
+    clientAuthKeys: readonly string[] = [],
+  ): Promise<string[]> {
     await this.jobRow(jobId);
-    return this.desk.createTickets(jobId, count);
+    const tickets = await this.desk.createTickets(jobId, count, clientAuthKeys);
+    this.emit("job", jobId);
+    return tickets;
   }
 
   /** The job's host-side spec (with its paths). */
@@ -127,12 +137,13 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     try {
       const job = await this.jobRow(jobId);
       const splits = JSON.parse(job.splits) as Split[];
+      const compression = storedCompression(JSON.parse(job.spec) as JobSpec);
       await sealSplits(
         this.options.store,
         this.db,
         this.options.authority.wrapping,
         this.options.authority.issuer,
-        jobId,
+        { id: jobId, compression },
         splits,
         () => this.wake(jobId),
       );

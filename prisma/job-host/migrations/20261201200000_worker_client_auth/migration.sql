@@ -1,3 +1,5 @@
 -- AlterTable
-ALTER TABLE "Worker" ADD COLUMN "clientAuthKey" TEXT;
+ALTER TABLE "JoinTicket" ADD COLUMN "clientAuthKey" TEXT;
 
+-- AlterTable
+ALTER TABLE "Worker" ADD COLUMN "clientAuthKey" TEXT;
