@@ -44,7 +44,11 @@ const progress = (message: string) => console.error(`tormr-testnet: ${message}`)
  * While a network starts, an interrupt kills its detached tors and removes its folder: nothing
  * else knows the folder yet. `setDir` names it once made; `off` removes the handlers.
  */
-function stopOnSignal(): { setDir: (dir: string) => void; off: () => void } {
+function stopOnSignal(): {
+  setDir: (dir: string) => void;
+  dir: () => string | undefined;
+  off: () => void;
+} {
   let dir: string | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (dir) {
@@ -59,6 +63,7 @@ function stopOnSignal(): { setDir: (dir: string) => void; off: () => void } {
     setDir: (value) => {
       dir = value;
     },
+    dir: () => dir,
     off: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
@@ -98,6 +103,10 @@ export async function main(argv: string[]): Promise<number> {
         await Promise.all(testnet.clients.map((client) => client.control.close()));
         console.log(JSON.stringify(testnet.state, null, 2));
         progress(`up; stop it with 'tormr-testnet down --dir ${testnet.dir}'`);
+      } catch (error) {
+        // startTestnet stopped its tors and kept their folder, for the logs.
+        if (signals.dir()) progress(`the tors' logs are kept in ${signals.dir()}`);
+        throw error;
       } finally {
         signals.off();
       }
