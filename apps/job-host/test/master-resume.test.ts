@@ -41,7 +41,15 @@ describe("resuming a seal", () => {
     // The job host's own wrapping key, from its state folder.
     const { identity } = await loadOrCreateIdentity(join(state, "host", "keys"));
     const seal = () =>
-      sealSplits(host.store, host.db, identity.wrapping, "test", spec.id, splits, () => {});
+      sealSplits(
+        host.store,
+        host.db,
+        identity.wrapping,
+        "test",
+        { id: spec.id, compression: jobSettings(spec).compression },
+        splits,
+        () => {},
+      );
     await seal();
     const digests = async () =>
       new Map((await host.db.bucket.findMany({ where: { job: spec.id } })).map((b) => [b.id, b]));

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { newBucketKey, sealBuffer } from "@tormr/crypto/bucket-seal";
+import { newBucketKey, sealBuffer, sealedLength } from "@tormr/crypto/bucket-seal";
 import {
   unwrapKey,
   wrapKey,
@@ -11,12 +11,14 @@ import {
 } from "@tormr/crypto/key-wrap";
 import { generateKeyPair } from "@tormr/crypto/keys";
 import { planSplits } from "@tormr/mapreduce/splits";
+import { NO_COMPRESSION } from "@tormr/protocol/bucket-codec";
 import { StoreClient } from "@tormr/protocol/store-client";
 import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
+import { runSealedReduce } from "@tormr/task-runner/sealed-task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SealedExchange } from "../src/local/sealed-exchange.ts";
 import { BadResult, type IssuedTask } from "../src/master/task-grants.ts";
-import { type Workspace, workspace } from "./helpers.ts";
+import { jobSpec, type Workspace, workspace } from "./helpers.ts";
 import { collect } from "./store-helpers.ts";
 
 const JOB = "job_exchange_0001";
@@ -33,7 +35,7 @@ let client: StoreClient;
 beforeAll(async () => {
   w = workspace(1, 20_000, 5);
   dir = await mkdtemp(join(tmpdir(), "tormr-exchange-"));
-  exchange = await SealedExchange.start(JOB, dir);
+  exchange = await SealedExchange.start(JOB, dir, NO_COMPRESSION);
   client = new StoreClient({ baseUrl: exchange.storeUrl, identity: worker.signing });
   for (const split of await planSplits([w.input], 8_000)) await exchange.sealSplit(split);
 });
@@ -43,8 +45,16 @@ afterAll(async () => {
   w.cleanup();
 });
 
-/** What an honest worker does with one output: seal it, store it, wrap its key to the host. */
-async function store(issued: IssuedTask, id: string, text: string): Promise<SealedOutput> {
+/**
+ * What an honest worker does with one output: seal it, store it, wrap its key to the host. A
+ * dishonest one declares `declared` plaintext bytes instead of the real count.
+ */
+async function store(
+  issued: IssuedTask,
+  id: string,
+  text: string,
+  declared = text.length,
+): Promise<SealedOutput> {
   const key = newBucketKey();
   const info = await client.put(
     issued.exchange.grant,
@@ -59,7 +69,7 @@ async function store(issued: IssuedTask, id: string, text: string): Promise<Seal
     id,
     key: wrappedKeyToString(wrapKey(key, id, host)),
     records: 1,
-    bytes: text.length,
+    bytes: declared,
     digest: info.digest,
   };
 }
@@ -71,9 +81,11 @@ describe("a map attempt's grant and keys", () => {
     if (!input) throw new Error("no input");
     const key = unwrapKey(wrappedKeyFromString(input.key), input.id, worker.wrapping);
     expect(key.length).toBe(32);
-    expect(
-      (await collect(client.download(issued.exchange.grant, input.id))).length,
-    ).toBeGreaterThan(0);
+    const sealed = await collect(client.download(issued.exchange.grant, input.id));
+    expect(sealed.length).toBeGreaterThan(0);
+    // The exchange names the job's codec and the split's plaintext bytes, the bound on opening it.
+    expect(issued.exchange.compression).toEqual(NO_COMPRESSION);
+    expect(input.bytes).toBe(sealed.length - sealedLength(0, undefined, input.id));
     await expect(
       collect(client.download(issued.exchange.grant, input.id.replace("/split/0/", "/split/1/"))),
     ).rejects.toMatchObject({ code: "ERR_GRANT_SCOPE" });
@@ -117,5 +129,35 @@ describe("commit", () => {
     ).rejects.toThrow(/does not unwrap/);
     // The task stayed open: an honest retry still wins it.
     expect(await exchange.commit(issued, [out])).toBe(true);
+  });
+});
+
+describe("the plaintext bytes a writer declared", () => {
+  it("bound the reduce that opens its bucket: more plaintext than declared fails the attempt", async () => {
+    // Map 0 says its partition holds 4 bytes; it holds 4,000 (as a decompression bomb would).
+    const map = await exchange.mapTask(0, 1, 1, keys);
+    const id = map.exchange.outputIds[0] as string;
+    expect(await exchange.commit(map, [await store(map, id, "a\t1\n".repeat(1000), 4)])).toBe(true);
+    const reduce = await exchange.reduceTask(0, 0, 1, keys);
+    expect(reduce.exchange.inputs).toMatchObject([{ id, bytes: 4 }]);
+    const job = jobSpec({
+      inputs: [w.input],
+      output: join(dir, "never"),
+      task: { kind: "streaming", mapper: "cat", reducer: "cat" },
+      numReduceTasks: 1,
+    });
+    const taskDir = join(dir, "r0");
+    const options = {
+      job,
+      partition: 0,
+      attempt: 0,
+      inputs: [],
+      taskDir,
+      outputPath: join(taskDir, "part"),
+    };
+    await expect(runSealedReduce(options, reduce.exchange, worker)).rejects.toMatchObject({
+      code: "ERR_CODEC_TOO_LONG",
+      message: `bucket ${id} opens to more than its declared 4 bytes of plaintext (codec none); refused as corrupt or a decompression bomb`,
+    });
   });
 });

@@ -172,7 +172,7 @@ class BoundedDecoder extends Transform {
     this.destroy(
       new CodecError(
         "ERR_CODEC_TOO_LONG",
-        `${this.label} opens to more than its declared ${this.plainBytes} bytes of plaintext; refused (a corrupt or hostile ${this.codecName} stream)`,
+        `${this.label} opens to more than its declared ${this.plainBytes} bytes of plaintext (codec ${this.codecName}); refused as corrupt or a decompression bomb`,
       ),
     );
     return false;

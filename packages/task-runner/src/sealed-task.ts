@@ -1,4 +1,4 @@
-// A worker's side of a sealed task: fetch and open its input buckets, run the engine, seal and store its outputs.
+// A worker's side of a sealed task: fetch, open and decompress its input buckets, run the engine, compress, seal and store its outputs.
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import type { Agent } from "node:http";
@@ -21,6 +21,12 @@ import {
   runReduceTask,
 } from "@tormr/mapreduce/reduce-task";
 import type { RunSegment } from "@tormr/mapreduce/run-reader";
+import {
+  type BucketCodec,
+  compressStream,
+  decompressStream,
+  NO_COMPRESSION,
+} from "@tormr/protocol/bucket-codec";
 import { type ByteMeter, StoreClient } from "@tormr/protocol/store-client";
 import type { BucketInput, SealedOutput, TaskExchange } from "@tormr/protocol/task-exchange";
 import { through } from "./through.ts";
@@ -53,7 +59,15 @@ function clientFor(
   });
 }
 
-/** A bucket's plaintext, opened as it downloads; a tampered bucket fails the stream. */
+/** The job's codec: a job host from before compression sends none. */
+function codecOf(exchange: TaskExchange): BucketCodec {
+  return exchange.compression ?? NO_COMPRESSION;
+}
+
+/**
+ * A bucket's plaintext, opened and decompressed as it downloads. A tampered bucket fails the
+ * stream, and so does one that opens to another length than the job host has on record.
+ */
 function openedDownload(
   client: StoreClient,
   exchange: TaskExchange,
@@ -61,10 +75,33 @@ function openedDownload(
   identity: WorkerIdentity,
 ): Readable {
   const key = unwrapKey(wrappedKeyFromString(input.key), input.id, identity.wrapping);
-  return through(client.download(exchange.grant, input.id), open(key, input.id));
+  const opened = through(client.download(exchange.grant, input.id), open(key, input.id));
+  const decompress = decompressStream(codecOf(exchange), {
+    ...(input.bytes !== undefined ? { plainBytes: input.bytes } : {}),
+    label: `bucket ${input.id}`,
+  });
+  return through(opened, decompress);
 }
 
-/** Seals a local file under a fresh key into bucket `id`, and wraps the key to the job host. */
+/**
+ * The file as it goes under the seal: compressed into a file beside it, so that the sealed length
+ * is known before the upload (the store refuses an oversized bucket before any byte is sent).
+ */
+async function packed(codec: BucketCodec, path: string, plainBytes: number): Promise<string> {
+  if (codec.codec === "none") return path;
+  const out = `${path}.${codec.codec}`;
+  await pipeline(
+    createReadStream(path, { highWaterMark: 256 * 1024 }),
+    compressStream(codec, { sizeHint: plainBytes }),
+    createWriteStream(out),
+  );
+  return out;
+}
+
+/**
+ * Compresses and seals a local file under a fresh key into bucket `id`, and wraps the key to the
+ * job host. The output reports the file's plaintext records and bytes, not the stored size.
+ */
 async function sealAndStore(
   client: StoreClient,
   exchange: TaskExchange,
@@ -72,11 +109,13 @@ async function sealAndStore(
   file: Pick<PartitionFile, "path" | "records" | "bytes">,
 ): Promise<SealedOutput> {
   const key = newBucketKey();
-  const sealed = through(createReadStream(file.path, { highWaterMark: 256 * 1024 }), seal(key, id));
-  const info = await client.put(exchange.grant, id, sealed, {
-    records: file.records,
-    length: sealedLength(file.bytes, undefined, id),
-  });
+  const body = await packed(codecOf(exchange), file.path, file.bytes);
+  const upload = async () => {
+    const length = sealedLength((await stat(body)).size, undefined, id);
+    const sealed = through(createReadStream(body, { highWaterMark: 256 * 1024 }), seal(key, id));
+    return client.put(exchange.grant, id, sealed, { records: file.records, length });
+  };
+  const info = await upload().finally(() => rm(body, { force: true }));
   await rm(file.path, { force: true });
   const host = Buffer.from(exchange.hostWrappingKey, "base64url");
   return {

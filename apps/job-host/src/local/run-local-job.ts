@@ -50,14 +50,16 @@ export async function runLocalJob(
   const exchange =
     options.seal === false
       ? undefined
-      : await SealedExchange.start(job.id, options.storeDir ?? join(scratch, "store")).catch(
-          async (error: unknown) => {
-            // A store that cannot open (a bad storeDir, a corrupt database) leaves nothing behind.
-            await rm(job.output, { recursive: true, force: true });
-            await rm(scratch, { recursive: true, force: true });
-            throw error;
-          },
-        );
+      : await SealedExchange.start(
+          job.id,
+          options.storeDir ?? join(scratch, "store"),
+          settings.compression,
+        ).catch(async (error: unknown) => {
+          // A store that cannot open (a bad storeDir, a corrupt database) leaves nothing behind.
+          await rm(job.output, { recursive: true, force: true });
+          await rm(scratch, { recursive: true, force: true });
+          throw error;
+        });
   /** A part file: renamed into place, or for a sealed job decrypted from its bucket first. */
   const commitOutput = async (result: TaskResult, plainPath: string, index: number) => {
     const sealed = result.sealed?.[0];

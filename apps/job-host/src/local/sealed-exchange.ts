@@ -1,5 +1,6 @@
 // The master's side of a sealed job: it seals the splits into the store, issues a grant and wrapped keys
 // per attempt, commits the winners, revokes finished grants, and decrypts the output on its own side.
+// Buckets are compressed under their seals with the job's codec, as on a job host.
 import { createWriteStream } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,11 +11,13 @@ import { open } from "@tormr/crypto/bucket-seal";
 import { generateKeyPair, pseudonymOf, type RawKeyPair } from "@tormr/crypto/keys";
 import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
 import type { Split } from "@tormr/mapreduce/splits";
+import { type BucketCodec, decompressStream } from "@tormr/protocol/bucket-codec";
 import type { SealedOutput, WorkerKeys } from "@tormr/protocol/task-exchange";
 import { putSealedSegment } from "../master/job-setup.ts";
 import {
   checkOutputs,
   type GrantAuthority,
+  type HeldBucket,
   type IssuedTask,
   issueTask,
   mapScope,
@@ -24,8 +27,8 @@ import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
 
 export class SealedExchange {
-  /** The key of every committed or split bucket, held by the job host alone. */
-  private readonly keys = new Map<string, Buffer>();
+  /** The key and plaintext size of every committed or split bucket, held by the job host alone. */
+  private readonly held = new Map<string, HeldBucket>();
   private readonly splitIds = new Map<number, string[]>();
   /** The id of partition p of each committed map: `mapOutputs[map][p]`. */
   private readonly mapOutputs = new Map<number, string[]>();
@@ -35,6 +38,7 @@ export class SealedExchange {
 
   private constructor(
     private readonly jobId: string,
+    private readonly compression: BucketCodec,
     private readonly store: BucketStore,
     private readonly db: JobHostDb,
     private readonly server: Server,
@@ -44,8 +48,15 @@ export class SealedExchange {
     readonly storeUrl: string,
   ) {}
 
-  /** Opens a store under `folder` (its database and buckets) and serves it on loopback. */
-  static async start(jobId: string, folder: string): Promise<SealedExchange> {
+  /**
+   * Opens a store under `folder` (its database and buckets) and serves it on loopback. Every
+   * bucket of the job is compressed with `compression` before it is sealed.
+   */
+  static async start(
+    jobId: string,
+    folder: string,
+    compression: BucketCodec,
+  ): Promise<SealedExchange> {
     const db = await openJobHostDb(join(folder, "job-host.db"));
     try {
       const signer = generateKeyPair("Ed25519");
@@ -56,7 +67,7 @@ export class SealedExchange {
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       const { port } = server.address() as AddressInfo;
       const url = `http://127.0.0.1:${port}`;
-      return new SealedExchange(jobId, store, db, server, signer, issuer, url);
+      return new SealedExchange(jobId, compression, store, db, server, signer, issuer, url);
     } catch (error) {
       await db.$disconnect();
       throw error;
@@ -68,8 +79,15 @@ export class SealedExchange {
     const ids: string[] = [];
     for (const [index, segment] of split.segments.entries()) {
       const id = splitBucketId(this.jobId, split.index, index);
-      const key = await putSealedSegment(this.store, id, segment, this.issuer, split.index);
-      this.keys.set(id, key);
+      const { key, plainBytes } = await putSealedSegment(
+        this.store,
+        id,
+        segment,
+        this.issuer,
+        split.index,
+        this.compression,
+      );
+      this.held.set(id, { key, plainBytes });
       ids.push(id);
     }
     this.splitIds.set(split.index, ids);
@@ -84,15 +102,19 @@ export class SealedExchange {
     };
   }
 
-  private keyOf(id: string): Buffer {
-    const key = this.keys.get(id);
-    if (!key) throw new Error(`no key held for bucket ${id}`);
-    return key;
+  private heldOf(id: string): HeldBucket {
+    const held = this.held.get(id);
+    if (!held) throw new Error(`no key held for bucket ${id}`);
+    return held;
+  }
+
+  private get job() {
+    return { id: this.jobId, compression: this.compression };
   }
 
   mapTask(map: number, attempt: number, partitions: number, worker: WorkerKeys) {
     const scope = mapScope(this.jobId, map, attempt, partitions, this.splitIds.get(map) ?? []);
-    return issueTask(this.authority, this.jobId, worker, attempt, scope, (id) => this.keyOf(id));
+    return issueTask(this.authority, this.job, worker, attempt, scope, (id) => this.heldOf(id));
   }
 
   reduceTask(partition: number, attempt: number, maps: number, worker: WorkerKeys) {
@@ -102,7 +124,7 @@ export class SealedExchange {
       return id;
     });
     const scope = reduceScope(this.jobId, partition, attempt, inputs);
-    return issueTask(this.authority, this.jobId, worker, attempt, scope, (id) => this.keyOf(id));
+    return issueTask(this.authority, this.job, worker, attempt, scope, (id) => this.heldOf(id));
   }
 
   /**
@@ -117,7 +139,7 @@ export class SealedExchange {
     const keys = await checkOutputs(this.store, this.wrapping, task, expected, outputs);
     const winner = await this.store.commit(this.jobId, task, attempt);
     if (winner !== attempt) return false;
-    for (const [id, key] of keys) this.keys.set(id, key);
+    for (const [id, held] of keys) this.held.set(id, held);
     if (task.startsWith("m")) this.mapOutputs.set(Number(task.slice(1)), expected);
     return true;
   }
@@ -127,11 +149,16 @@ export class SealedExchange {
     await this.store.revoke(issued.claims, reason);
   }
 
-  /** Opens a committed output bucket on the job host's side into `path`. */
+  /** Opens and decompresses a committed output bucket on the job host's side into `path`. */
   async decryptTo(id: string, path: string): Promise<void> {
+    const { key, plainBytes } = this.heldOf(id);
     await pipeline(
       this.store.readOwn(id),
-      open(this.keyOf(id), id),
+      open(key, id),
+      decompressStream(this.compression, {
+        ...(plainBytes !== undefined ? { plainBytes } : {}),
+        label: `bucket ${id}`,
+      }),
       createWriteStream(path, { mode: 0o644 }),
     );
   }

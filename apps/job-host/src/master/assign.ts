@@ -2,15 +2,23 @@
 import { randomBytes } from "node:crypto";
 import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
 import type { JobHostDb } from "@tormr/db/job-host";
+import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import type { Split } from "@tormr/mapreduce/splits";
 import type { WorkerKeys } from "@tormr/protocol/task-exchange";
 import type { Assignment } from "@tormr/protocol/worker-api";
-import { type GrantAuthority, issueTask, mapScope, reduceScope } from "./task-grants.ts";
+import { storedCompression } from "./job-compression.ts";
+import {
+  type GrantAuthority,
+  type HeldBucket,
+  issueTask,
+  mapScope,
+  reduceScope,
+} from "./task-grants.ts";
 
 export async function assignAttempt(
   db: JobHostDb,
   authority: GrantAuthority,
-  job: { id: string; maps: number; reduces: number; splits: string },
+  job: { id: string; maps: number; reduces: number; splits: string; spec: string },
   worker: { pseudonym: string; signingKey: string; wrappingKey: string },
   taskName: string,
   speculative: boolean,
@@ -28,12 +36,14 @@ export async function assignAttempt(
     task.kind === "map"
       ? mapScope(job.id, task.index, number, job.reduces, await splitIds(db, job.id, task.index))
       : reduceScope(job.id, task.index, number, await mapOutputIds(db, job.id, task.index));
-  const keys = await bucketKeys(db, authority, scope.inputs);
+  const held = await heldBuckets(db, authority, scope.inputs);
   const workerKeys: WorkerKeys = { signing: worker.signingKey, wrapping: worker.wrappingKey };
-  const issued = await issueTask(authority, job.id, workerKeys, number, scope, (id) => {
-    const key = keys.get(id);
-    if (!key) throw new Error(`no key held for bucket ${id}`);
-    return key;
+  const compression = storedCompression(JSON.parse(job.spec) as JobSpec);
+  const taskJob = { id: job.id, compression };
+  const issued = await issueTask(authority, taskJob, workerKeys, number, scope, (id) => {
+    const bucket = held.get(id);
+    if (!bucket) throw new Error(`no key held for bucket ${id}`);
+    return bucket;
   });
   const attemptId = randomBytes(12).toString("base64url");
   await db.$transaction([
@@ -99,22 +109,25 @@ async function mapOutputIds(db: JobHostDb, jobId: string, partition: number): Pr
   });
 }
 
-async function bucketKeys(
+async function heldBuckets(
   db: JobHostDb,
   authority: GrantAuthority,
   ids: string[],
-): Promise<Map<string, Buffer>> {
+): Promise<Map<string, HeldBucket>> {
   const rows = await db.bucket.findMany({
     where: { id: { in: ids } },
-    select: { id: true, key: true },
+    select: { id: true, key: true, plainSize: true },
   });
-  const keys = new Map<string, Buffer>();
+  const held = new Map<string, HeldBucket>();
   for (const row of rows) {
-    if (row.key) {
-      keys.set(row.id, unwrapKey(wrappedKeyFromString(row.key), row.id, authority.wrapping));
-    }
+    if (!row.key) continue;
+    held.set(row.id, {
+      key: unwrapKey(wrappedKeyFromString(row.key), row.id, authority.wrapping),
+      // Rows from before compression have no plaintext size: then only the seal bounds the read.
+      plainBytes: row.plainSize === null ? undefined : Number(row.plainSize),
+    });
   }
-  return keys;
+  return held;
 }
 
 function segmentOf(id: string): number {

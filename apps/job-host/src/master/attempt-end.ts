@@ -10,6 +10,7 @@ import {
   BadResult,
   checkOutputs,
   type GrantAuthority,
+  type HeldBucket,
   mapScope,
   reduceScope,
 } from "./task-grants.ts";
@@ -45,7 +46,7 @@ export async function commitAttempt(
     task.kind === "map"
       ? mapScope(job.id, task.index, attempt.number, job.reduces, [])
       : reduceScope(job.id, task.index, attempt.number, []);
-  let keys: Map<string, Buffer>;
+  let keys: Map<string, HeldBucket>;
   try {
     keys = await checkOutputs(
       ctx.store,
@@ -64,11 +65,12 @@ export async function commitAttempt(
     await endAttempt(ctx, attempt, "killed", "another attempt of its task won");
     return false;
   }
-  for (const [id, key] of keys) {
+  for (const [id, { key, plainBytes }] of keys) {
     await ctx.db.bucket.update({
       where: { id },
       data: {
         key: wrappedKeyToString(wrapKey(key, id, ctx.authority.wrapping.publicKey)),
+        plainSize: plainBytes === undefined ? null : BigInt(plainBytes),
       },
     });
   }

@@ -1,4 +1,4 @@
-// The end of a job: on success the output parts are opened into the output folder with `_SUCCESS`; either way the intermediate buckets go.
+// The end of a job: on success the output parts are opened and decompressed into the output folder with `_SUCCESS`; either way the intermediate buckets go.
 import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,7 +10,9 @@ import type { JobHostDb } from "@tormr/db/job-host";
 import { Counters } from "@tormr/mapreduce/counters";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import { partName } from "@tormr/mapreduce/task-env";
+import { type BucketCodec, decompressStream } from "@tormr/protocol/bucket-codec";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { storedCompression } from "./job-compression.ts";
 
 export type JobOutcome = { state: "succeeded" } | { state: "failed" | "cancelled"; error: string };
 
@@ -34,7 +36,7 @@ export async function finishJob(
   let counters: string | null = null;
   if (outcome.state === "succeeded") {
     try {
-      counters = await writeOutput(db, store, host, job, spec.output);
+      counters = await writeOutput(db, store, host, job, spec.output, storedCompression(spec));
     } catch (error) {
       final = {
         state: "failed",
@@ -63,6 +65,7 @@ async function writeOutput(
   host: RawKeyPair,
   job: { id: string; maps: number; reduces: number },
   output: string,
+  compression: BucketCodec,
 ): Promise<string> {
   const tasks = await db.task.findMany({
     where: { job: job.id, kind: job.reduces === 0 ? "map" : "reduce" },
@@ -87,11 +90,23 @@ async function writeOutput(
     )
       continue;
     const id = (JSON.parse(task.outputs ?? "[]") as string[])[0];
-    const row = id ? await db.bucket.findUnique({ where: { id }, select: { key: true } }) : null;
+    const row = id
+      ? await db.bucket.findUnique({ where: { id }, select: { key: true, plainSize: true } })
+      : null;
     if (!id || !row?.key) throw new Error(`${task.name} has no committed output bucket`);
     const key = unwrapKey(wrappedKeyFromString(row.key), id, host);
     const staged = join(staging, partName(task.index));
-    await pipeline(store.readOwn(id), open(key, id), createWriteStream(staged, { mode: 0o644 }));
+    // The reducer declared the part's plaintext size: it bounds what decompressing it may write.
+    const decompress = decompressStream(compression, {
+      ...(row.plainSize === null ? {} : { plainBytes: Number(row.plainSize) }),
+      label: `bucket ${id}`,
+    });
+    await pipeline(
+      store.readOwn(id),
+      open(key, id),
+      decompress,
+      createWriteStream(staged, { mode: 0o644 }),
+    );
     await rename(staged, final);
   }
   await rm(staging, { recursive: true, force: true });

@@ -13,12 +13,14 @@ import { readSegment } from "@tormr/mapreduce/input-reader";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import { planSplits, type Segment, type Split } from "@tormr/mapreduce/splits";
 import { validateJob } from "@tormr/mapreduce/validate-job";
+import { type BucketCodec, compressStream } from "@tormr/protocol/bucket-codec";
 import type { WorkerJob } from "@tormr/protocol/worker-api";
 import { packBundle } from "@tormr/task-runner/code-bundle";
 import { jsJobAsStreamingSpec } from "@tormr/task-runner/js-streaming";
 import { through } from "@tormr/task-runner/through";
 import { build } from "esbuild";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { pinCompression } from "./job-compression.ts";
 
 export interface NewJobOptions {
   /** The image the job's programs run in: `tormr/python` (default) or `tormr/node`. */
@@ -39,7 +41,9 @@ export async function setUpJob(
   await validateJob(given);
   await mkdir(codeDir, { recursive: true });
   // A JS job runs as streaming commands in the worker's sandbox, never in a worker's own process.
-  const spec = given.task.kind === "js" ? await jsAsStreaming(given, codeDir) : given;
+  const spec = pinCompression(
+    given.task.kind === "js" ? await jsAsStreaming(given, codeDir) : given,
+  );
   const settings = jobSettings(spec);
   const splits = await planSplits(spec.inputs, settings.splitSizeBytes);
   const bundle = await packBundle(spec.files, join(codeDir, `${spec.id}.tar`)).finally(async () => {
@@ -121,19 +125,21 @@ export async function jsAsStreaming(spec: JobSpec, codeDir: string): Promise<Job
 }
 
 /**
- * Seals every segment of every split under its own key, skipping those already stored (a restart
- * resumes where it stopped). Each key is kept in the bucket's row, wrapped to the job host.
- * `onSealed` hears of each split as soon as it is stored, so its map can start.
+ * Compresses and seals every segment of every split under its own key, skipping those already
+ * stored (a restart resumes where it stopped). Each key is kept in the bucket's row, wrapped to the
+ * job host, with its plaintext size. `onSealed` hears of each split as soon as it is stored, so its
+ * map can start.
  */
 export async function sealSplits(
   store: BucketStore,
   db: JobHostDb,
   host: RawKeyPair,
   issuer: string,
-  jobId: string,
+  job: { id: string; compression: BucketCodec },
   splits: Split[],
   onSealed: (split: number) => void,
 ): Promise<void> {
+  const { id: jobId, compression } = job;
   for (const split of splits) {
     for (const [index, segment] of split.segments.entries()) {
       const id = splitBucketId(jobId, split.index, index);
@@ -141,10 +147,13 @@ export async function sealSplits(
       if (stored?.key) continue;
       // A crash mid-seal can leave a row without its key, or a file without its row: both go.
       await store.removeBucket(id);
-      const key = await putSealedSegment(store, id, segment, issuer, split.index);
+      const sealed = await putSealedSegment(store, id, segment, issuer, split.index, compression);
       await db.bucket.update({
         where: { id },
-        data: { key: wrappedKeyToString(wrapKey(key, id, host.publicKey)) },
+        data: {
+          key: wrappedKeyToString(wrapKey(sealed.key, id, host.publicKey)),
+          plainSize: BigInt(sealed.plainBytes),
+        },
       });
     }
     onSealed(split.index);
@@ -152,8 +161,9 @@ export async function sealSplits(
 }
 
 /**
- * Seals one segment of a split (whole lines, as a mapper reads them) under a fresh key into bucket
- * `id`, counting its records as it streams, and returns the key.
+ * Compresses and seals one segment of a split (whole lines, as a mapper reads them) under a fresh
+ * key into bucket `id`, counting its records and plaintext bytes as it streams. Returns the key and
+ * the plaintext size.
  */
 export async function putSealedSegment(
   store: BucketStore,
@@ -161,22 +171,29 @@ export async function putSealedSegment(
   segment: Segment,
   issuer: string,
   map: number,
-): Promise<Buffer> {
+  compression: BucketCodec,
+): Promise<{ key: Buffer; plainBytes: number }> {
   const key = newBucketKey();
   let records = 0;
+  let plainBytes = 0;
   const counted = async function* () {
     for await (const chunk of readSegment(segment)) {
       records += countLines(chunk);
+      plainBytes += chunk.length;
       yield chunk;
     }
   };
-  const sealed = through(Readable.from(counted(), { objectMode: false }), seal(key, id));
-  await store.put(id, sealed, Number.MAX_SAFE_INTEGER, {
+  const plain = Readable.from(counted(), { objectMode: false });
+  const packed = through(
+    plain,
+    compressStream(compression, { sizeHint: segment.end - segment.start }),
+  );
+  await store.put(id, through(packed, seal(key, id)), Number.MAX_SAFE_INTEGER, {
     pseudonym: issuer,
     task: `m${map}`,
     attempt: 0,
     // Read once the bytes are all in: the count is only known then.
     records: () => records,
   });
-  return key;
+  return { key, plainBytes };
 }

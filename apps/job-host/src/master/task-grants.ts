@@ -15,6 +15,7 @@ import {
   wrappedKeyToString,
 } from "@tormr/crypto/key-wrap";
 import { pseudonymOf, type RawKeyPair } from "@tormr/crypto/keys";
+import type { BucketCodec } from "@tormr/protocol/bucket-codec";
 import type { SealedOutput, TaskExchange, WorkerKeys } from "@tormr/protocol/task-exchange";
 import type { BucketStore } from "../store/bucket-store.ts";
 
@@ -88,14 +89,29 @@ export function reduceScope(
   };
 }
 
-/** Signs the attempt's grant and wraps each input key to the worker. */
+/** What the job host holds of a bucket a task reads: its key, and its plaintext bytes if on record. */
+export interface HeldBucket {
+  key: Buffer;
+  plainBytes?: number | undefined;
+}
+
+/** The job an attempt belongs to, and how its buckets are compressed. */
+export interface TaskJob {
+  id: string;
+  compression: BucketCodec;
+}
+
+/**
+ * Signs the attempt's grant and wraps each input key to the worker. The exchange names the job's
+ * codec and each input's plaintext bytes, which bound what the worker's decompression may give.
+ */
 export async function issueTask(
   authority: GrantAuthority,
-  job: string,
+  { id: job, compression }: TaskJob,
   worker: WorkerKeys,
   attempt: number,
   scope: TaskScope,
-  keyOf: (id: string) => Buffer,
+  held: (id: string) => HeldBucket,
 ): Promise<IssuedTask> {
   const jti = randomBytes(16).toString("base64url");
   const now = Math.floor(Date.now() / 1000);
@@ -121,20 +137,26 @@ export async function issueTask(
     exchange: {
       storeUrl: authority.storeUrl,
       grant,
-      inputs: scope.inputs.map((id) => ({
-        id,
-        key: wrappedKeyToString(wrapKey(keyOf(id), id, recipient)),
-      })),
+      inputs: scope.inputs.map((id) => {
+        const { key, plainBytes } = held(id);
+        return {
+          id,
+          key: wrappedKeyToString(wrapKey(key, id, recipient)),
+          ...(plainBytes !== undefined ? { bytes: plainBytes } : {}),
+        };
+      }),
       outputIds: scope.outputIds,
       hostWrappingKey: authority.wrapping.publicKey.toString("base64url"),
+      compression,
     },
     claims: { jti, job, exp: now + GRANT_TTL_SECONDS },
   };
 }
 
 /**
- * Checks an attempt's reported outputs and returns their keys: every output must be the bucket its
- * grant named, stored with the digest the worker reported, under a key wrapped to the job host.
+ * Checks an attempt's reported outputs and returns their keys, with the plaintext bytes the worker
+ * declared (the bound on what opening each may give): every output must be the bucket its grant
+ * named, stored with the digest the worker reported, under a key wrapped to the job host.
  * @throws BadResult naming what does not hold up.
  */
 export async function checkOutputs(
@@ -143,14 +165,14 @@ export async function checkOutputs(
   task: string,
   expected: string[],
   outputs: SealedOutput[],
-): Promise<Map<string, Buffer>> {
+): Promise<Map<string, HeldBucket>> {
   const got = outputs.map((o) => o.id);
   if (got.length !== expected.length || got.some((id, i) => id !== expected[i])) {
     throw new BadResult(
       `${task} reported outputs [${got.join(", ")}], not [${expected.join(", ")}]`,
     );
   }
-  const keys = new Map<string, Buffer>();
+  const keys = new Map<string, HeldBucket>();
   for (const output of outputs) {
     const stored = await store.info(output.id);
     if (!stored) throw new BadResult(`${task} reported bucket ${output.id}, which is not stored`);
@@ -160,7 +182,8 @@ export async function checkOutputs(
       );
     }
     try {
-      keys.set(output.id, unwrapKey(wrappedKeyFromString(output.key), output.id, wrapping));
+      const key = unwrapKey(wrappedKeyFromString(output.key), output.id, wrapping);
+      keys.set(output.id, { key, plainBytes: output.bytes });
     } catch {
       throw new BadResult(`${task} sent a key for ${output.id} that does not unwrap`);
     }
