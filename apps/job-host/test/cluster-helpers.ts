@@ -90,6 +90,13 @@ export function adminClient(host: { adminUrl: string; secret: string }) {
     tickets: async (jobId: string, count: number) =>
       ((await call("POST", `/admin/jobs/${jobId}/tickets`, { count })) as { tickets: string[] })
         .tickets,
+    /** One ticket per Tor client-authorization key, usable only with that key. */
+    ticketsFor: async (jobId: string, clientAuthKeys: string[]) =>
+      (
+        (await call("POST", `/admin/jobs/${jobId}/tickets`, { clientAuthKeys })) as {
+          tickets: string[];
+        }
+      ).tickets,
     status: async (jobId: string) =>
       (await call("GET", `/admin/jobs/${jobId}`)) as unknown as JobStatus,
     attempts: async (jobId: string) =>

@@ -45,6 +45,11 @@ export interface WorkerLoopOptions {
   diskQuotaBytes?: number;
   /** How long the job host may stay unreachable before the worker gives up. Default 5 minutes. */
   patienceMs?: number;
+  /**
+   * How long the first call may keep failing to reach the job host before the worker gives up.
+   * Over Tor a fresh onion's descriptor or circuit can take a while; default 0 (fail at once).
+   */
+  joinPatienceMs?: number;
 }
 
 export type WorkerEvent =
@@ -79,7 +84,11 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
     ...(options.callTimeoutMs ? { timeoutMs: options.callTimeoutMs } : {}),
   });
   const emit = (event: WorkerEvent) => options.onEvent?.(event);
-  const { challenge, job } = await client.challenge(options.ticket);
+  const { challenge, job } = await untilReachable(
+    () => client.challenge(options.ticket),
+    options.joinPatienceMs ?? 0,
+    options.signal,
+  );
   await options.beforeJoin?.(job);
   const image = await options.resolveImage(job.image);
   const joined = await client.join(
@@ -261,6 +270,29 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
   await rm(`${codeDir}.verified`, { recursive: true, force: true });
   emit({ type: "left", reason: summary.reason });
   return summary;
+}
+
+/** tor's answers that no retry changes: no key or the wrong key for the onion, a bad address. */
+const FINAL_SOCKS_REPLIES = new Set([0xf4, 0xf5, 0xf6]);
+
+/** Calls `call` until it reaches the job host, for up to `patienceMs`; refusals are thrown at once. */
+async function untilReachable<T>(
+  call: () => Promise<T>,
+  patienceMs: number,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const since = Date.now();
+  for (let failures = 1; ; failures++) {
+    try {
+      return await call();
+    } catch (error) {
+      const away = error instanceof WorkerApiError && error.status === 0;
+      const reply = (error as { cause?: { socksReply?: number } }).cause?.socksReply;
+      const final = reply !== undefined && FINAL_SOCKS_REPLIES.has(reply);
+      if (!away || final || signal?.aborted || Date.now() - since > patienceMs) throw error;
+      await sleep(Math.min(5_000, 250 * 2 ** failures));
+    }
+  }
 }
 
 /** Reports a result, retrying while the job host is unreachable (it may be restarting). */

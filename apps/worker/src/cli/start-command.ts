@@ -240,6 +240,7 @@ async function runLoop(ctx: LoopContext): Promise<ExitCode> {
     ...(ctx.link.transport.agent ? { agent: ctx.link.transport.agent } : {}),
     ...(ctx.link.clientAuth ? { clientAuth: ctx.link.clientAuth } : {}),
     callTimeoutMs: ctx.link.transport.kind === "tor" ? 120_000 : 30_000,
+    joinPatienceMs: ctx.link.transport.kind === "tor" ? 120_000 : 0,
     signal: controller.signal,
     onEvent(event) {
       if (keeper.current === undefined) return;

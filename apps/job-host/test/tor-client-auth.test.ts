@@ -1,0 +1,133 @@
+// v3 client authorization on the job host's onion: a stranger's tor is refused with the mapped message, the known worker gets in, and nobody after the job.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrCreateClientAuthKey } from "@tormr/tor/client-auth-file";
+import { onionClientAuthAdd } from "@tormr/tor/control/client-auth";
+import { fetchThroughSocks } from "@tormr/tor/socks5-connect";
+import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  adminClient,
+  type HostProcess,
+  killAll,
+  startWorkerProcess,
+  TORMR_WORKER,
+  type WorkerProcess,
+  waitForJob,
+} from "./cluster-helpers.ts";
+import {
+  fixture,
+  jobSpec,
+  readParts,
+  type Workspace,
+  wordCountOracle,
+  workspace,
+} from "./helpers.ts";
+import { addTors, hostEvents, startTorHost, until, workerTorFlags } from "./tor-helpers.ts";
+
+let w: Workspace;
+let dir: string;
+let tors: AddedTestnetClient[] = [];
+let host: HostProcess | undefined;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  w = workspace(2, 20_000, 43);
+  dir = mkdtempSync(join(tmpdir(), "tormr-tor-auth-"));
+  tors = await addTors(3);
+  host = await startTorHost(join(dir, "host"), tors[0] as AddedTestnetClient);
+}, 120_000);
+afterAll(async () => {
+  await killAll(host, workers);
+  await Promise.all(tors.map((tor) => tor.stop()));
+  rmSync(dir, { recursive: true, force: true });
+  w?.cleanup();
+});
+
+/** The error a plain fetch of the onion through `tor` fails with. */
+async function probe(tor: AddedTestnetClient, onion: string): Promise<unknown> {
+  return fetchThroughSocks({
+    proxy: { port: tor.client.socksPort },
+    host: onion,
+    port: 80,
+    timeoutMs: 60_000,
+  }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+describe("client authorization on the worker onion", () => {
+  it("refuses a worker whose key it does not know, lets the known one in, and nobody once the job is over", async () => {
+    const started = host as HostProcess;
+    const onion = new URL(started.workerUrl).hostname;
+    const [, knownTor, strangerTor] = tors as [
+      AddedTestnetClient,
+      AddedTestnetClient,
+      AddedTestnetClient,
+    ];
+    const admin = adminClient(started);
+    const spec = jobSpec({
+      inputs: [w.input],
+      output: join(w.dir, "out"),
+      task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
+      files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+      numReduceTasks: 2,
+    });
+    // The known worker's key, as the board (or its volunteer) would hand it over before it joins.
+    const knownKey = await loadOrCreateClientAuthKey(
+      join(dir, "known", "config", "tor-client-auth.json"),
+    );
+    const { jobId } = await admin.createJob(spec, 0);
+    const [ticket] = await admin.ticketsFor(jobId, [knownKey.publicKey]);
+    await until("the onion restricted to the known key", () =>
+      hostEvents(started, "onion-clients").some((e) => e.clients === 1),
+    );
+
+    // Without any key: tor refuses, and says why.
+    const bare = await probe(strangerTor, onion);
+    expect(bare).toMatchObject({ code: "ERR_SOCKS", socksReply: 0xf4 });
+
+    // A worker with a key of its own, not the cluster's: it cannot reach the job host, and says so.
+    const stranger = await startWorkerProcess(
+      started.workerUrl,
+      ticket as string,
+      join(dir, "stranger"),
+      "none",
+      {},
+      TORMR_WORKER,
+      workerTorFlags(strangerTor),
+    );
+    workers.push(stranger);
+    expect(await stranger.exited).toBe(5);
+    expect(stranger.output.join("\n")).toMatch(
+      /cannot reach the job host at http:\/\/[a-z2-7]{56}\.onion: [a-z2-7]{56}\.onion (needs client authorization|refused this client's authorization key)/,
+    );
+
+    // The known worker, with the same ticket (the stranger never got to use it), runs the job.
+    const known = await startWorkerProcess(
+      started.workerUrl,
+      ticket as string,
+      join(dir, "known"),
+      "none",
+      {},
+      TORMR_WORKER,
+      workerTorFlags(knownTor),
+    );
+    workers.push(known);
+    const final = await waitForJob(admin, jobId, undefined, 180_000);
+    expect(final.state).toBe("succeeded");
+    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+    expect(await known.exited).toBe(0);
+
+    // The job is over and its worker left: the onion lets nobody in, not even with the old key.
+    await until("the onion closed to everyone", () =>
+      hostEvents(started, "onion-clients").some((e) => e.clients === 0),
+    );
+    await onionClientAuthAdd(knownTor.tor.control, onion, knownKey.privateKey);
+    const after = await probe(knownTor, onion);
+    expect(after).toMatchObject({ code: "ERR_SOCKS" });
+    expect([0xf4, 0xf5]).toContain((after as { socksReply: number }).socksReply);
+  }, 300_000);
+});

@@ -1,0 +1,123 @@
+// End to end over Tor: `tormr host --tor` and 3 `tormr-worker --tor` processes, each behind its own tor of the run's private network.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  adminClient,
+  type HostProcess,
+  killAll,
+  startWorkerProcess,
+  TORMR_WORKER,
+  type WorkerProcess,
+  waitForJob,
+} from "./cluster-helpers.ts";
+import {
+  fixture,
+  jobSpec,
+  readParts,
+  type Workspace,
+  wordCountOracle,
+  workspace,
+} from "./helpers.ts";
+import {
+  addTors,
+  hostEvents,
+  startTorHost,
+  until,
+  watchStreams,
+  workerTorFlags,
+} from "./tor-helpers.ts";
+
+let w: Workspace;
+let dir: string;
+let tors: AddedTestnetClient[] = [];
+let host: HostProcess | undefined;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  w = workspace(3, 60_000, 41);
+  dir = mkdtempSync(join(tmpdir(), "tormr-tor-cluster-"));
+  tors = await addTors(4);
+  host = await startTorHost(join(dir, "host"), tors[0] as AddedTestnetClient);
+}, 120_000);
+afterAll(async () => {
+  await killAll(host, workers);
+  await Promise.all(tors.map((tor) => tor.stop()));
+  rmSync(dir, { recursive: true, force: true });
+  w?.cleanup();
+});
+
+describe("a job over Tor", () => {
+  it("runs the word count on 3 workers through onion services, identical to the oracle, with one SIGKILLed mid-job", async () => {
+    const started = host as HostProcess;
+    // The worker endpoint is an onion; the admin endpoint stays on loopback and is never published.
+    expect(started.workerUrl).toMatch(/^http:\/\/[a-z2-7]{56}\.onion$/);
+    expect(started.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const onion = new URL(started.workerUrl).hostname;
+    const streams = await Promise.all(tors.slice(1).map(watchStreams));
+    const admin = adminClient(started);
+    const spec = jobSpec({
+      inputs: [w.input],
+      output: join(w.dir, "out"),
+      task: {
+        kind: "streaming",
+        mapper: "sleep 0.5 && python3 wc_mapper.py",
+        reducer: "sleep 0.5 && python3 wc_reducer.py",
+      },
+      files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+      numReduceTasks: 3,
+      conf: { "mapreduce.input.fileinputformat.split.maxsize": "15000" },
+    });
+    const { jobId, tickets } = await admin.createJob(spec, 3);
+    for (const [i, ticket] of tickets.entries()) {
+      workers.push(
+        await startWorkerProcess(
+          started.workerUrl,
+          ticket,
+          join(dir, `w${i}`),
+          "bwrap",
+          {},
+          TORMR_WORKER,
+          workerTorFlags(tors[i + 1] as AddedTestnetClient),
+        ),
+      );
+    }
+    // Once every ticket is used, the onion lets in exactly those 3 workers' keys.
+    await until("the onion restricted to the 3 workers", () =>
+      hostEvents(started, "onion-clients").some((e) => e.clients === 3),
+    );
+    await waitForJob(admin, jobId, (s) => s.maps.committed > 0 && s.maps.running > 0, 180_000);
+    const running = (await admin.attempts(jobId)).filter((a) => a.state === "running");
+    const victim = workers.find((x) => running.some((a) => a.worker === x.pseudonym));
+    const cut = running.filter((a) => a.worker === victim?.pseudonym);
+    expect(victim).toBeDefined();
+    expect(cut.length).toBeGreaterThan(0);
+    victim?.process.kill("SIGKILL");
+    const final = await waitForJob(admin, jobId, undefined, 240_000);
+    expect(final.error).toBeNull();
+    expect(final.state).toBe("succeeded");
+    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+    // What the killed worker was running never counted: another worker's attempt of each task won
+    // (a lost attempt's re-run, or a speculative copy that finished first).
+    const attempts = await admin.attempts(jobId);
+    for (const attempt of cut) {
+      const now = attempts.find((a) => a.id === attempt.id);
+      expect(["lost", "killed"]).toContain(now?.state);
+      const winner = attempts.find((a) => a.task === attempt.task && a.state === "succeeded");
+      expect(winner).toBeDefined();
+      expect(winner?.worker).not.toBe(victim?.pseudonym);
+    }
+
+    // The traffic really crossed Tor: every worker's tor carried streams to the onion.
+    for (const watch of streams) {
+      await watch.stop();
+      const toOnion = watch.events.filter((e) => e.target === `${onion}:80`);
+      expect(toOnion.some((e) => e.status === "SUCCEEDED")).toBe(true);
+    }
+    for (const worker of workers) {
+      expect(worker.output.join("\n")).toContain("reaching the job host through tor");
+    }
+  }, 360_000);
+});
