@@ -14,6 +14,7 @@ SYSTEM_PACKAGES=(
   "bubblewrap:bwrap"    # the bubblewrap sandbox, where Docker is absent
   "systemd:systemd-analyze"  # checks the worker's systemd unit file in its tests
   "tor:tor"             # onion services and SOCKS; packages/tor's tests run a private Tor network
+  "strace:strace"       # the leak test traces a Tor-mode worker's connect, sendto and sendmsg calls
 )
 
 missing=()
