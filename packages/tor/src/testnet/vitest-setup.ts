@@ -59,8 +59,9 @@ function onExit(kill: () => void): () => void {
 const list = (tors: RecordedTor[]) => tors.map((tor) => `${tor.name} (pid ${tor.pid})`).join(", ");
 
 /**
- * Throws one error naming every tor still running of those this setup stopped, every added client
- * the tests did not stop, and any other `problems`.
+ * Throws one error naming every tor still running of those this setup stopped (they were alive
+ * before it, so their pids are still theirs), every added client the tests did not stop, and any
+ * other `problems`.
  */
 function assertCleanedUp(stopped: RecordedTor[], leaked: RecordedTor[], problems: string[] = []) {
   const left = stopped.filter((tor) => processAlive(tor.pid));
@@ -89,7 +90,10 @@ async function useShared(project: TestProject, state: TestnetState): Promise<Tea
     off();
     const leaked = (await recordedTors(state.dir)).filter((tor) => added(tor.name));
     await Promise.all(leaked.map((tor) => removeTestnetClient(state, tor.name)));
-    assertCleanedUp(leaked, leaked);
+    assertCleanedUp(
+      leaked.filter((tor) => tor.alive),
+      leaked,
+    );
   };
 }
 
@@ -115,7 +119,7 @@ async function startOwn(project: TestProject): Promise<Teardown> {
     rmSync(parentDir, { recursive: true, force: true });
     off();
     assertCleanedUp(
-      tors,
+      tors.filter((tor) => tor.alive),
       tors.filter((tor) => !own.has(tor.name)),
       exited.length > 0
         ? [`${exited.length} tors had exited before teardown: ${list(exited)}`]
