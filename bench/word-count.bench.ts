@@ -1,5 +1,5 @@
-// Word count through TorMR (JS job and Hadoop Streaming, sealed and not) against single-machine baselines, then sealing throughput.
-// Usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto]
+// Word count through TorMR (JS job and Hadoop Streaming, sealed and not) against single-machine baselines, then sealing throughput and bucket compression.
+// Usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression]
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +11,7 @@ import { type Dockerd, startDockerd } from "@tormr/sandbox/dockerd";
 import { z } from "zod";
 import { type Measurement, measure } from "./_measure.ts";
 import { compareWordCounts, readWordCounts, type WordCounts } from "./_word-counts.ts";
+import { compressionBench } from "./compression.ts";
 import { ensureCorpus, MiB } from "./corpus.ts";
 import { sealThroughputBench } from "./seal-throughput.ts";
 import { taskOverheadBench } from "./task-overhead.ts";
@@ -33,6 +34,7 @@ const optionsSchema = z.object({
   mb: z.coerce.number().int().positive().optional(),
   keep: z.boolean().default(false),
   "skip-crypto": z.boolean().default(false),
+  "skip-compression": z.boolean().default(false),
   help: z.boolean().default(false),
 });
 
@@ -180,11 +182,12 @@ function printTable(results: Result[]): void {
   }
 }
 
-const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto]
-  --quick        24 MB of input
-  --mb <n>       n MB of input (default: every man and doc page)
-  --keep         keep the outputs and logs
-  --skip-crypto  skip the sealing throughput table`;
+const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression]
+  --quick             24 MB of input
+  --mb <n>            n MB of input (default: every man and doc page)
+  --keep              keep the outputs and logs
+  --skip-crypto       skip the sealing throughput table
+  --skip-compression  skip the bucket compression table (24 MB of the corpus and its map output)`;
 
 function readOptions(): z.infer<typeof optionsSchema> | undefined {
   try {
@@ -194,6 +197,7 @@ function readOptions(): z.infer<typeof optionsSchema> | undefined {
         mb: { type: "string" },
         keep: { type: "boolean" },
         "skip-crypto": { type: "boolean" },
+        "skip-compression": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -290,6 +294,10 @@ async function main(): Promise<void> {
   if (!options["skip-crypto"]) {
     console.log("\nSealing throughput, 64 KiB chunks:");
     await sealThroughputBench();
+  }
+  if (!options["skip-compression"]) {
+    console.log("\nBucket compression (tormr.compression), before sealing:");
+    await compressionBench();
   }
 }
 
