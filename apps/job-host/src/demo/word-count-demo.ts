@@ -1,4 +1,4 @@
-// `npm run demo`: a Hadoop Streaming word count over this machine's man and doc pages, with local workers.
+// `npm run demo`: a Hadoop Streaming word count over this machine's man and doc pages, on local workers over a private Tor network.
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,22 +11,25 @@ import { ensureCorpus, MiB } from "../../../../bench/corpus.ts";
 import { formatCountersTable } from "../cli/counters-table.ts";
 import { makeJobId } from "../cli/job-id.ts";
 import { plainProgress } from "../cli/progress-lines.ts";
+import { startPrivateTor } from "../cluster/private-tor.ts";
 import { runClusterJob } from "../cluster/run-cluster-job.ts";
 import { topWords } from "./top-words.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../../../examples/wordcount/", import.meta.url));
 
-const USAGE = `usage: npm run demo [-- --mb <n> | --all] [--workers <n>] [--sandbox <kind>]
-  --mb <n>          words of the first n MB of man and doc pages (default 64)
-  --all             all of them (about 340 MB on a stock Debian)
-  --workers <n>     tormr-worker processes joined to the job host (default 2)
-  --sandbox <kind>  bwrap (default), docker, or none`;
+const USAGE = `usage: npm run demo [-- --mb <n> | --all] [--workers <n>] [--sandbox <kind>] [--transport <kind>]
+  --mb <n>            words of the first n MB of man and doc pages (default 64)
+  --all               all of them (about 340 MB on a stock Debian)
+  --workers <n>       tormr-worker processes joined to the job host (default 2)
+  --sandbox <kind>    bwrap (default), docker, or none
+  --transport <kind>  tor (default: a private Tor network on 127.0.0.1, one tor per party) or direct`;
 
 const optionsSchema = z.object({
   mb: z.coerce.number().int().positive().default(64),
   all: z.boolean().default(false),
   workers: z.coerce.number().int().positive().max(64).default(2),
   sandbox: z.enum(["bwrap", "docker", "none"]).default("bwrap"),
+  transport: z.enum(["tor", "direct"]).default("tor"),
   help: z.boolean().default(false),
 });
 
@@ -39,6 +42,7 @@ function readOptions(): z.infer<typeof optionsSchema> {
         all: { type: "boolean" },
         workers: { type: "string" },
         sandbox: { type: "string" },
+        transport: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -85,18 +89,39 @@ async function main(): Promise<void> {
       "every split, map partition and part file moves sealed through the bucket store, " +
       "each task attempt under its own grant",
   );
+  const tor =
+    options.transport === "tor"
+      ? await startPrivateTor(options.workers, (line) => console.log(`  tor: ${line}`))
+      : undefined;
+  if (tor) {
+    console.log(
+      `private Tor network up (3 authorities, 4 relays, ${options.workers + 1} clients in ${tor.dir}): ` +
+        "the job host publishes an onion service, and each worker reaches it only through its own tor",
+    );
+  }
   const progress = plainProgress((line) => console.log(`  ${line}`));
-  const result = await runClusterJob(spec, {
-    workers: options.workers,
-    sandbox: options.sandbox,
-    onProgress: progress.update,
-  });
-  progress.stop();
+  let result: Awaited<ReturnType<typeof runClusterJob>>;
+  try {
+    result = await runClusterJob(spec, {
+      workers: options.workers,
+      sandbox: options.sandbox,
+      onProgress: progress.update,
+      ...(tor ? { tor } : {}),
+    });
+  } finally {
+    progress.stop();
+    await tor?.stop();
+  }
 
   const seconds = result.durationMs / 1000;
   console.log(
     `done in ${seconds.toFixed(1)} s (${(corpus.bytes / MiB / seconds).toFixed(1)} MB/s), ` +
-      `${result.maps} maps, ${result.reduces} reduces, ${result.failedAttempts} failed attempts\n`,
+      `${result.maps} maps, ${result.reduces} reduces, ${result.failedAttempts} failed attempts`,
+  );
+  console.log(
+    tor
+      ? `job host onion: ${result.jobHostUrl} (workers let in by v3 client authorization only)\n`
+      : `job host: ${result.jobHostUrl} (direct, on loopback)\n`,
   );
   console.log("top 20 words:");
   const top = await topWords(result.parts, 20);
