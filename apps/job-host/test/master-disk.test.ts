@@ -36,7 +36,7 @@ afterEach(async () => {
 
 const FAST = { heartbeatMs: 200, timeoutMs: 10_000, pollMs: 300 };
 
-async function runJob(output: string, workers = 2) {
+async function runJob(output: string, workers = 2, compression = "none") {
   const h = host as JobHost;
   const spec = jobSpec({
     inputs: [w.input],
@@ -44,7 +44,8 @@ async function runJob(output: string, workers = 2) {
     task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
     files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
     numReduceTasks: 2,
-    conf: SMALL_SPLITS,
+    // The sizes below are of uncompressed buckets: compressed, the whole job fits.
+    conf: { ...SMALL_SPLITS, "tormr.compression": compression },
   });
   await h.master.createJob(spec);
   await joinWorkers(h, spec.id, workers, join(state, output));
@@ -86,6 +87,10 @@ describe("a job host out of space", () => {
     });
     // It did not burn every attempt of every task first.
     expect(failed).toBeLessThanOrEqual(3);
+    // The quota counts stored bytes: compressed, the same job fits under it.
+    const compressed = await runJob("compressed", 2, "brotli");
+    expect(compressed.job.error).toBeNull();
+    expect(readParts(compressed.spec.output)).toEqual(wordCountOracle(w.input));
     await host?.close();
     await start({ jobQuotaBytes: 10_000_000 });
     const next = await runJob("fits");
