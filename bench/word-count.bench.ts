@@ -1,5 +1,5 @@
 // Word count through TorMR (JS job and Hadoop Streaming, sealed and not) against single-machine baselines, then sealing throughput and bucket compression.
-// Usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression]
+// Usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression] [--skip-tor]
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +15,7 @@ import { compressionBench } from "./compression.ts";
 import { ensureCorpus, MiB } from "./corpus.ts";
 import { sealThroughputBench } from "./seal-throughput.ts";
 import { taskOverheadBench } from "./task-overhead.ts";
+import { torTransportBench } from "./tor-transport.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const EXAMPLE = join(REPO, "examples/wordcount");
@@ -35,6 +36,7 @@ const optionsSchema = z.object({
   keep: z.boolean().default(false),
   "skip-crypto": z.boolean().default(false),
   "skip-compression": z.boolean().default(false),
+  "skip-tor": z.boolean().default(false),
   help: z.boolean().default(false),
 });
 
@@ -182,12 +184,13 @@ function printTable(results: Result[]): void {
   }
 }
 
-const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression]
+const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression] [--skip-tor]
   --quick             24 MB of input
   --mb <n>            n MB of input (default: every man and doc page)
   --keep              keep the outputs and logs
   --skip-crypto       skip the sealing throughput table
-  --skip-compression  skip the bucket compression table (24 MB of the corpus and its map output)`;
+  --skip-compression  skip the bucket compression table (24 MB of the corpus and its map output)
+  --skip-tor          skip the Tor table (jobs over a private Tor network, direct, one raw onion stream)`;
 
 function readOptions(): z.infer<typeof optionsSchema> | undefined {
   try {
@@ -198,6 +201,7 @@ function readOptions(): z.infer<typeof optionsSchema> | undefined {
         keep: { type: "boolean" },
         "skip-crypto": { type: "boolean" },
         "skip-compression": { type: "boolean" },
+        "skip-tor": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -278,6 +282,10 @@ async function main(): Promise<void> {
   }
 
   const overhead = await taskOverheadBench(work, docker);
+  // Over Tor at a few MB/s, the whole corpus would take many minutes: at most the quick size.
+  const tor = options["skip-tor"]
+    ? undefined
+    : await torTransportBench({ mb: Math.min(limitMb ?? QUICK_MB, QUICK_MB) });
   await dockerd?.stop();
   console.log("");
   printTable(results);
@@ -288,6 +296,7 @@ async function main(): Promise<void> {
       `no process should pass ${RSS_LIMIT / MiB} MiB.`,
   );
   console.log(`\n${overhead.join("\n")}`);
+  if (tor) console.log(`\n${tor.join("\n")}`);
   if (mismatches.length > 0) console.log(`\n${mismatches.join("\n")}`);
   if (options.keep) console.log(`outputs and logs kept in ${work}`);
   else await rm(work, { recursive: true, force: true });

@@ -31,6 +31,8 @@ export interface ClusterJobOptions {
   /** Aborting cancels the job: its workers leave and its output folder is removed. */
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** The job host's events (workers joining, attempts ending, the onion's client set). */
+  log?: (event: Record<string, unknown>) => void;
   /**
    * Run over Tor: the job host publishes its worker listener as an onion through the tor whose
    * control port is `host`, and worker i reaches it only through the tor at `workers[i]`
@@ -79,6 +81,7 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
     stateDir: options.stateDir ?? join(scratch, "host"),
     settings: { ...LOCAL_SETTINGS, ...(tor ? TOR_SETTINGS : {}), ...options.settings },
     ...(hostTor ? { tor: { control: hostTor.control } } : {}),
+    ...(options.log ? { log: options.log } : {}),
   }).catch(async (error: unknown) => {
     await hostTor?.control.close();
     throw error;

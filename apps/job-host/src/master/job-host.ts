@@ -167,9 +167,10 @@ function guardOnion(
       });
   };
   master.on("job", check);
+  // Published open; the first look waits for a job event or a period, so that a host about to get
+  // its job and tickets is not first closed to nobody and then opened again.
   const timer = setInterval(check, master.settings.heartbeatMs);
   timer.unref();
-  check();
   return {
     stop() {
       master.off("job", check);
