@@ -1,49 +1,14 @@
-// v3 client authorization on the job host's onion: a stranger's tor is refused with the mapped message, the known worker gets in, and nobody after the job.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateClientAuthKey } from "@tormr/tor/client-auth-file";
 import { onionClientAuthAdd } from "@tormr/tor/control/client-auth";
 import { fetchThroughSocks } from "@tormr/tor/socks5-connect";
 import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  adminClient,
-  type HostProcess,
-  killAll,
-  startWorkerProcess,
-  TORMR_WORKER,
-  type WorkerProcess,
-  waitForJob,
-} from "./cluster-helpers.ts";
-import {
-  fixture,
-  jobSpec,
-  readParts,
-  type Workspace,
-  wordCountOracle,
-  workspace,
-} from "./helpers.ts";
-import { addTors, hostEvents, startTorHost, until, workerTorFlags } from "./tor-helpers.ts";
+import { describe, expect, it } from "vitest";
+import { adminClient, startWorkerProcess, TORMR_WORKER, waitForJob } from "./cluster-helpers.ts";
+import { fixture, jobSpec, readParts, wordCountOracle } from "./helpers.ts";
+import { hostEvents, torSuite, until, workerTorFlags } from "./tor-helpers.ts";
 
-let w: Workspace;
-let dir: string;
-let tors: AddedTestnetClient[] = [];
-let host: HostProcess | undefined;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  w = workspace(2, 20_000, 43);
-  dir = mkdtempSync(join(tmpdir(), "tormr-tor-auth-"));
-  tors = await addTors(3);
-  host = await startTorHost(join(dir, "host"), tors[0] as AddedTestnetClient);
-}, 120_000);
-afterAll(async () => {
-  await killAll(host, workers);
-  await Promise.all(tors.map((tor) => tor.stop()));
-  rmSync(dir, { recursive: true, force: true });
-  w?.cleanup();
-});
+const suite = torSuite({ name: "tor-auth", tors: 3, input: [2, 20_000, 43] });
 
 /** The error a plain fetch of the onion through `tor` fails with. */
 async function probe(tor: AddedTestnetClient, onion: string): Promise<unknown> {
@@ -60,7 +25,7 @@ async function probe(tor: AddedTestnetClient, onion: string): Promise<unknown> {
 
 describe("client authorization on the worker onion", () => {
   it("refuses a worker whose key it does not know, lets the known one in, and nobody once the job is over", async () => {
-    const started = host as HostProcess;
+    const { w, dir, tors, workers, host: started } = suite;
     const onion = new URL(started.workerUrl).hostname;
     const [, knownTor, strangerTor] = tors as [
       AddedTestnetClient,

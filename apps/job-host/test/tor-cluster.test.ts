@@ -1,57 +1,15 @@
-// End to end over Tor: `tormr host --tor` and 3 `tormr-worker --tor` processes, each behind its own tor of the run's private network.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  adminClient,
-  type HostProcess,
-  killAll,
-  startWorkerProcess,
-  TORMR_WORKER,
-  type WorkerProcess,
-  waitForJob,
-} from "./cluster-helpers.ts";
-import {
-  fixture,
-  jobSpec,
-  readParts,
-  type Workspace,
-  wordCountOracle,
-  workspace,
-} from "./helpers.ts";
-import {
-  addTors,
-  hostEvents,
-  startTorHost,
-  until,
-  watchStreams,
-  workerTorFlags,
-} from "./tor-helpers.ts";
+import { describe, expect, it } from "vitest";
+import { adminClient, startWorkerProcess, TORMR_WORKER, waitForJob } from "./cluster-helpers.ts";
+import { fixture, jobSpec, readParts, wordCountOracle } from "./helpers.ts";
+import { hostEvents, torSuite, until, watchStreams, workerTorFlags } from "./tor-helpers.ts";
 
-let w: Workspace;
-let dir: string;
-let tors: AddedTestnetClient[] = [];
-let host: HostProcess | undefined;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  w = workspace(3, 60_000, 41);
-  dir = mkdtempSync(join(tmpdir(), "tormr-tor-cluster-"));
-  tors = await addTors(4);
-  host = await startTorHost(join(dir, "host"), tors[0] as AddedTestnetClient);
-}, 120_000);
-afterAll(async () => {
-  await killAll(host, workers);
-  await Promise.all(tors.map((tor) => tor.stop()));
-  rmSync(dir, { recursive: true, force: true });
-  w?.cleanup();
-});
+const suite = torSuite({ name: "tor-cluster", tors: 4, input: [3, 60_000, 41] });
 
 describe("a job over Tor", () => {
   it("runs the word count on 3 workers through onion services, identical to the oracle, with one SIGKILLed mid-job", async () => {
-    const started = host as HostProcess;
+    const { w, dir, tors, workers, host: started } = suite;
     // The worker endpoint is an onion; the admin endpoint stays on loopback and is never published.
     expect(started.workerUrl).toMatch(/^http:\/\/[a-z2-7]{56}\.onion$/);
     expect(started.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,10 +1,18 @@
 // Tor for the job host's tests: tors added to the run's private network, `tormr host --tor` on one, STREAM events seen by another.
-
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseStream, type StreamEvent, subscribe } from "@tormr/tor/control/events";
 import { type AddedTestnetClient, addTestnetClient } from "@tormr/tor/testnet/add-client";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import type {} from "../../../packages/tor/src/testnet/vitest-setup.ts";
-import { type HostProcess, startHostProcess } from "./cluster-helpers.ts";
+import {
+  type HostProcess,
+  killAll,
+  startHostProcess,
+  type WorkerProcess,
+} from "./cluster-helpers.ts";
+import { type Workspace, workspace } from "./helpers.ts";
 
 /** Tor is slower to notice than loopback: heartbeats stay quick, silence is judged over seconds. */
 export const TOR_HOST = ["--heartbeat-ms", "500", "--timeout-ms", "15000", "--poll-ms", "2000"];
@@ -61,4 +69,41 @@ export async function until(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+export interface TorSuite {
+  /** The input files. */
+  w: Workspace;
+  /** The suite's own folder. */
+  dir: string;
+  /** tors[0] is the job host's; the others are the suite's to use. */
+  tors: AddedTestnetClient[];
+  host: HostProcess;
+  /** Workers the suite started: killed at the end. */
+  workers: WorkerProcess[];
+}
+
+/**
+ * A suite's job host over Tor: input files, `tors` tors of its own on the run's network,
+ * `tormr host --tor` on the first, and a teardown that stops every process and tor it made.
+ */
+export function torSuite(options: {
+  name: string;
+  tors: number;
+  input: Parameters<typeof workspace>;
+}): TorSuite {
+  const suite = { workers: [], tors: [] } as unknown as TorSuite;
+  beforeAll(async () => {
+    suite.w = workspace(...options.input);
+    suite.dir = mkdtempSync(join(tmpdir(), `tormr-${options.name}-`));
+    suite.tors = await addTors(options.tors);
+    suite.host = await startTorHost(join(suite.dir, "host"), suite.tors[0] as AddedTestnetClient);
+  }, 120_000);
+  afterAll(async () => {
+    await killAll(suite.host, suite.workers);
+    await Promise.all(suite.tors.map((tor) => tor.stop()));
+    if (suite.dir) rmSync(suite.dir, { recursive: true, force: true });
+    suite.w?.cleanup();
+  });
+  return suite;
 }

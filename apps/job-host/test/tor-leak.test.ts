@@ -1,29 +1,15 @@
 // The leak test: a Tor-mode worker and every process it starts, under strace, talk to nothing but their tor's SOCKS and control ports.
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  adminClient,
-  type HostProcess,
-  killAll,
-  TORMR_WORKER,
-  waitForJob,
-} from "./cluster-helpers.ts";
-import {
-  fixture,
-  jobSpec,
-  readParts,
-  type Workspace,
-  wordCountOracle,
-  workspace,
-} from "./helpers.ts";
-import { addTors, startTorHost } from "./tor-helpers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { adminClient, TORMR_WORKER, waitForJob } from "./cluster-helpers.ts";
+import { fixture, jobSpec, readParts, wordCountOracle } from "./helpers.ts";
+import { torSuite } from "./tor-helpers.ts";
 
 /** One network system call with a socket address, as strace -f printed it. */
 interface Destination {
@@ -84,31 +70,17 @@ function traced(log: string, args: string[], env: NodeJS.ProcessEnv) {
   return { child, output, exited };
 }
 
-let w: Workspace;
-let dir: string;
-let tors: AddedTestnetClient[] = [];
-let host: HostProcess | undefined;
-
-beforeAll(async () => {
-  // Never skipped: without strace there is no leak test, and that fails the run.
+// Never skipped: without strace there is no leak test, and that fails the run.
+beforeAll(() => {
   if (spawnSync("strace", ["-V"], { stdio: "ignore" }).status !== 0) {
     throw new Error("strace is not installed, and the leak test needs it: run 'npm run setup'");
   }
-  w = workspace(2, 20_000, 47);
-  dir = mkdtempSync(join(tmpdir(), "tormr-tor-leak-"));
-  tors = await addTors(2);
-  host = await startTorHost(join(dir, "host"), tors[0] as AddedTestnetClient);
-}, 120_000);
-afterAll(async () => {
-  await killAll(host, []);
-  await Promise.all(tors.map((tor) => tor.stop()));
-  rmSync(dir, { recursive: true, force: true });
-  w?.cleanup();
 });
+const suite = torSuite({ name: "tor-leak", tors: 2, input: [2, 20_000, 47] });
 
 describe("a Tor-mode worker under strace -f", () => {
   it("runs its tasks in bwrap and reaches only its tor's SOCKS and control ports", async () => {
-    const started = host as HostProcess;
+    const { w, dir, tors, host: started } = suite;
     const tor = (tors[1] as AddedTestnetClient).client;
     const admin = adminClient(started);
     const spec = jobSpec({
@@ -177,6 +149,7 @@ describe("a Tor-mode worker under strace -f", () => {
     listener.listen(0, "127.0.0.1");
     await once(listener, "listening");
     const port = (listener.address() as { port: number }).port;
+    const { dir, tors } = suite;
     const tor = (tors[1] as AddedTestnetClient).client;
     const log = join(dir, "strace-refused.log");
     const worker = traced(
