@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, privateKeyObject, pseudonymOf } from "@tormr/crypto/keys";
 import { StoreClient } from "@tormr/protocol/store-client";
+import { PROTOCOL_VERSION } from "@tormr/protocol/version";
 import { type Assignment, joinStatement } from "@tormr/protocol/worker-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
@@ -63,7 +64,7 @@ const capabilities = { sandbox: "none", slots: 1, memoryBytes: 1 << 29 };
 /** Joins as a fresh worker and returns its session. */
 async function joinFresh() {
   const [ticket] = await host.master.createTickets(jobId, 1);
-  const { body } = await post("/v1/join/challenge", { v: 1, ticket });
+  const { body } = await post("/v1/join/challenge", { v: PROTOCOL_VERSION, ticket });
   const challenge = body.challenge as string;
   const identity = { signing: generateKeyPair("Ed25519"), wrapping: generateKeyPair("X25519") };
   const keys = keysOf(identity);
@@ -72,7 +73,14 @@ async function joinFresh() {
     joinStatement(ticket as string, challenge, keys),
     privateKeyObject(identity.signing),
   ).toString("base64url");
-  const joined = await post("/v1/join", { v: 1, ticket, challenge, keys, signature, capabilities });
+  const joined = await post("/v1/join", {
+    v: PROTOCOL_VERSION,
+    ticket,
+    challenge,
+    keys,
+    signature,
+    capabilities,
+  });
   expect(joined.status).toBe(200);
   return joined.body.session as string;
 }
@@ -80,7 +88,7 @@ async function joinFresh() {
 /** Joins and waits for a task; returns the session, the worker's keys and the assignment. */
 async function joinWithTask() {
   const [ticket] = await host.master.createTickets(jobId, 1);
-  const { body } = await post("/v1/join/challenge", { v: 1, ticket });
+  const { body } = await post("/v1/join/challenge", { v: PROTOCOL_VERSION, ticket });
   const identity = { signing: generateKeyPair("Ed25519"), wrapping: generateKeyPair("X25519") };
   const keys = keysOf(identity);
   const signature = sign(
@@ -89,7 +97,7 @@ async function joinWithTask() {
     privateKeyObject(identity.signing),
   ).toString("base64url");
   const joined = await post("/v1/join", {
-    v: 1,
+    v: PROTOCOL_VERSION,
     ticket,
     challenge: body.challenge,
     keys,
@@ -98,7 +106,7 @@ async function joinWithTask() {
   });
   const session = joined.body.session as string;
   for (let i = 0; i < 50; i++) {
-    const next = await post("/v1/tasks/next", { v: 1 }, session);
+    const next = await post("/v1/tasks/next", { v: PROTOCOL_VERSION }, session);
     if (next.body.task) return { session, identity, task: next.body.task as Assignment };
   }
   throw new Error("no task was assigned");
@@ -133,7 +141,11 @@ describe("grants", () => {
     const pseudonym = pseudonymOf(identity.signing.publicKey);
     const ledger = await host.db.exposure.findMany({ where: { job: jobId, pseudonym } });
     expect(ledger.map((row) => row.bucket)).toEqual([own]);
-    await post(`/v1/attempts/${task.attemptId}/result`, { v: 1, outcome: "returned" }, session);
+    await post(
+      `/v1/attempts/${task.attemptId}/result`,
+      { v: PROTOCOL_VERSION, outcome: "returned" },
+      session,
+    );
   });
 });
 
@@ -145,21 +157,24 @@ describe("the worker API refuses bad input", () => {
       status: 400,
       body: { code: "ERR_BAD_MESSAGE", message: "the body is not JSON" },
     });
-    const missing = await post("/v1/join/challenge", { v: 1 });
+    const missing = await post("/v1/join/challenge", { v: PROTOCOL_VERSION });
     expect(missing.status).toBe(400);
     expect(missing.body.message).toMatch(/ticket/);
     const version = await post("/v1/join/challenge", { v: 99, ticket: "x".repeat(43) });
     expect(version).toMatchObject({ status: 400, body: { code: "ERR_PROTOCOL_VERSION" } });
-    expect(version.body.message).toMatch(/version 99.*version 1/);
+    expect(version.body.message).toMatch(new RegExp(`version 99.*version ${PROTOCOL_VERSION}`));
     expect(await snapshot()).toEqual(before);
   });
 
   it("an unknown or reused ticket, and a bad challenge signature", async () => {
-    const unknown = await post("/v1/join/challenge", { v: 1, ticket: "A".repeat(43) });
+    const unknown = await post("/v1/join/challenge", {
+      v: PROTOCOL_VERSION,
+      ticket: "A".repeat(43),
+    });
     expect(unknown).toMatchObject({ status: 403, body: { code: "ERR_TICKET" } });
 
     const [ticket] = await host.master.createTickets(jobId, 1);
-    const { body } = await post("/v1/join/challenge", { v: 1, ticket });
+    const { body } = await post("/v1/join/challenge", { v: PROTOCOL_VERSION, ticket });
     const identity = { signing: generateKeyPair("Ed25519"), wrapping: generateKeyPair("X25519") };
     const keys = keysOf(identity);
     const other = generateKeyPair("Ed25519");
@@ -169,7 +184,7 @@ describe("the worker API refuses bad input", () => {
       privateKeyObject(other),
     ).toString("base64url");
     const bad = await post("/v1/join", {
-      v: 1,
+      v: PROTOCOL_VERSION,
       ticket,
       challenge: body.challenge,
       keys,
@@ -187,7 +202,7 @@ describe("the worker API refuses bad input", () => {
     expect(
       (
         await post("/v1/join", {
-          v: 1,
+          v: PROTOCOL_VERSION,
           ticket,
           challenge: body.challenge,
           keys,
@@ -196,35 +211,35 @@ describe("the worker API refuses bad input", () => {
         })
       ).status,
     ).toBe(200);
-    const again = await post("/v1/join/challenge", { v: 1, ticket });
+    const again = await post("/v1/join/challenge", { v: PROTOCOL_VERSION, ticket });
     expect(again).toMatchObject({ status: 403, body: { code: "ERR_TICKET" } });
   });
 
   it("no session, an unknown attempt, and a result for another worker's attempt", async () => {
-    expect(await post("/v1/tasks/next", { v: 1 })).toMatchObject({
+    expect(await post("/v1/tasks/next", { v: PROTOCOL_VERSION })).toMatchObject({
       status: 401,
       body: { code: "ERR_SESSION" },
     });
     const a = await joinFresh();
     const b = await joinFresh();
-    const unknown = await post("/v1/attempts/nosuchattempt/heartbeat", { v: 1 }, a);
+    const unknown = await post("/v1/attempts/nosuchattempt/heartbeat", { v: PROTOCOL_VERSION }, a);
     expect(unknown).toMatchObject({ status: 404, body: { code: "ERR_UNKNOWN_ATTEMPT" } });
     let task: { attemptId: string } | undefined;
     for (let i = 0; i < 50 && !task; i++) {
-      const next = await post("/v1/tasks/next", { v: 1 }, a);
+      const next = await post("/v1/tasks/next", { v: PROTOCOL_VERSION }, a);
       task = (next.body.task as { attemptId: string } | undefined) ?? undefined;
     }
     if (!task) throw new Error("no task was assigned");
     const before = await snapshot();
     const theirs = await post(
       `/v1/attempts/${task.attemptId}/result`,
-      { v: 1, outcome: "returned" },
+      { v: PROTOCOL_VERSION, outcome: "returned" },
       b,
     );
     expect(theirs).toMatchObject({ status: 403, body: { code: "ERR_NOT_YOUR_ATTEMPT" } });
     const malformed = await post(
       `/v1/attempts/${task.attemptId}/result`,
-      { v: 1, outcome: "succeeded", outputs: "no" },
+      { v: PROTOCOL_VERSION, outcome: "succeeded", outputs: "no" },
       a,
     );
     expect(malformed).toMatchObject({ status: 400, body: { code: "ERR_BAD_MESSAGE" } });
@@ -233,7 +248,7 @@ describe("the worker API refuses bad input", () => {
     const lie = await post(
       `/v1/attempts/${task.attemptId}/result`,
       {
-        v: 1,
+        v: PROTOCOL_VERSION,
         outcome: "succeeded",
         outputs: [],
         counters: {},
@@ -246,7 +261,7 @@ describe("the worker API refuses bad input", () => {
     expect((await snapshot()).job.state).not.toBe("failed");
     const over = await post(
       `/v1/attempts/${task.attemptId}/result`,
-      { v: 1, outcome: "returned" },
+      { v: PROTOCOL_VERSION, outcome: "returned" },
       a,
     );
     expect(over).toMatchObject({ status: 409, body: { code: "ERR_ATTEMPT_OVER" } });
@@ -254,7 +269,7 @@ describe("the worker API refuses bad input", () => {
 
   it("unknown endpoints and code bundles", async () => {
     const session = await joinFresh();
-    expect(await post("/v1/nothing", { v: 1 }, session)).toMatchObject({
+    expect(await post("/v1/nothing", { v: PROTOCOL_VERSION }, session)).toMatchObject({
       status: 404,
       body: { code: "ERR_NOT_FOUND" },
     });

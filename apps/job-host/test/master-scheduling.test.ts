@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
 import { StoreClient } from "@tormr/protocol/store-client";
+import { PROTOCOL_VERSION } from "@tormr/protocol/version";
 import { type Assignment, joinStatement } from "@tormr/protocol/worker-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
@@ -55,7 +56,7 @@ async function scriptedWorker(jobId: string) {
         "content-type": "application/json",
         ...(session ? { authorization: `Bearer ${session}` } : {}),
       },
-      body: JSON.stringify({ v: 1, ...body }),
+      body: JSON.stringify({ v: PROTOCOL_VERSION, ...body }),
     });
     return (await res.json()) as Record<string, unknown>;
   };

@@ -5,7 +5,10 @@ import { z } from "zod";
  * The protocol this build speaks. Boards, job hosts and workers are upgraded independently, so every
  * message carries it; bump it whenever a message changes in a way an older peer would misread.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+// 2: buckets are compressed before sealing (the task exchange names the codec, which a version-1
+// worker would ignore and feed compressed bytes to its mapper); a join may carry a Tor
+// client-authorization key.
 
 export class ProtocolError extends Error {
   override readonly name = "ProtocolError";
