@@ -12,7 +12,7 @@ import { createStoreServer } from "../store/http-server.ts";
 import { startAdminServer } from "./admin-server.ts";
 import { Master } from "./master.ts";
 import { onionClients } from "./onion-clients.ts";
-import type { MasterSettings } from "./settings.ts";
+import { type MasterSettings, masterSettings } from "./settings.ts";
 import { WorkerOnion } from "./worker-onion.ts";
 import { workerRoutes } from "./worker-routes.ts";
 
@@ -80,13 +80,19 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
     const { port } = server.address() as AddressInfo;
     const localWorkerUrl = `http://127.0.0.1:${port}`;
     onion = options.tor
-      ? await WorkerOnion.publish({
-          control: options.tor.control,
-          keyFile: join(options.stateDir, "keys", "worker-onion.json"),
-          target: port,
-          ...(options.tor.uploadTimeoutMs ? { uploadTimeoutMs: options.tor.uploadTimeoutMs } : {}),
-          ...(options.log ? { log: options.log } : {}),
-        })
+      ? await WorkerOnion.publish(
+          {
+            control: options.tor.control,
+            keyFile: join(options.stateDir, "keys", "worker-onion.json"),
+            target: port,
+            ...(options.tor.uploadTimeoutMs
+              ? { uploadTimeoutMs: options.tor.uploadTimeoutMs }
+              : {}),
+            ...(options.log ? { log: options.log } : {}),
+          },
+          // Resumed jobs' workers are known already: they keep access, and nobody else gets it.
+          await onionClients(db, masterSettings(options.settings), { resuming: true }),
+        )
       : undefined;
     const workerUrl = onion?.url ?? localWorkerUrl;
     const master = await Master.open({

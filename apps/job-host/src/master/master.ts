@@ -162,6 +162,11 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       where: { state: { in: ["preparing", "running"] } },
       select: { id: true, state: true },
     });
+    // Silence is counted from when this host could hear: its workers get a full period to come back.
+    await this.db.worker.updateMany({
+      where: { job: { in: jobs.map((j) => j.id) }, state: "active" },
+      data: { lastSeen: new Date() },
+    });
     for (const job of jobs) {
       const running = await this.db.attempt.findMany({ where: { job: job.id, state: "running" } });
       for (const attempt of running) {

@@ -19,8 +19,13 @@ const UNFINISHED = { in: ["preparing", "running"] };
 export async function onionClients(
   db: JobHostDb,
   settings: Pick<MasterSettings, "timeoutMs" | "pollMs">,
-  now = new Date(),
+  options: {
+    now?: Date;
+    /** At start, before any worker could be heard: every active worker counts. */
+    resuming?: boolean;
+  } = {},
 ): Promise<OnionClients> {
+  const now = options.now ?? new Date();
   const jobs = await unfinishedJobs(db);
   const unused = await db.joinTicket.findMany({
     where: { usedAt: null, job: { in: jobs } },
@@ -35,7 +40,7 @@ export async function onionClients(
     where: {
       job: { in: jobs },
       state: "active",
-      lastSeen: { gte: since },
+      ...(options.resuming ? {} : { lastSeen: { gte: since } }),
       clientAuthKey: { not: null },
     },
     select: { clientAuthKey: true },

@@ -50,21 +50,28 @@ export class WorkerOnion {
   }
 
   /**
-   * Publishes the service (open to any client: joining needs a ticket anyway) and waits until its
-   * descriptor is uploaded, so the printed address works.
+   * Publishes the service and waits until its descriptor is uploaded, so the printed address
+   * works. A job host resuming jobs whose workers are known starts restricted to them; otherwise
+   * the service starts open (joining needs a ticket anyway) until the first `restrict`.
    */
-  static async publish(options: WorkerOnionOptions): Promise<WorkerOnion> {
+  static async publish(options: WorkerOnionOptions, initial?: OnionClients): Promise<WorkerOnion> {
     const saved = await loadOnionKey(options.keyFile);
+    const known = initial && !initial.open && initial.keys.length > 0 ? initial.keys : undefined;
     const added = await publishAndWait(options, {
       ...(saved ? { keyBlob: saved.keyBlob } : {}),
       ports: [{ virtualPort: 80, target: options.target }],
+      ...(known ? { clientAuthV3: known } : {}),
     });
     if (!saved && added.keyBlob) {
       await saveOnionKey(options.keyFile, { serviceId: added.serviceId, keyBlob: added.keyBlob });
     }
     const onion = new WorkerOnion(options, added.keyBlob ?? "", added.serviceId);
-    onion.current = "open";
-    options.log?.({ event: "onion-published", onion: onion.hostname });
+    onion.current = known ? known.join(",") : "open";
+    options.log?.({
+      event: "onion-published",
+      onion: onion.hostname,
+      ...(known ? { clients: known.length } : { open: true }),
+    });
     return onion;
   }
 
