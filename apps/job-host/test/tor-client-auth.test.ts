@@ -6,7 +6,7 @@ import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
 import { describe, expect, it } from "vitest";
 import { adminClient, startWorkerProcess, TORMR_WORKER, waitForJob } from "./cluster-helpers.ts";
 import { fixture, jobSpec, readParts, wordCountOracle } from "./helpers.ts";
-import { hostEvents, torSuite, until, workerTorFlags } from "./tor-helpers.ts";
+import { hostEvents, startTorHost, torSuite, until, workerTorFlags } from "./tor-helpers.ts";
 
 const suite = torSuite({ name: "tor-auth", tors: 3, input: [2, 20_000, 43] });
 
@@ -95,4 +95,13 @@ describe("client authorization on the worker onion", () => {
     expect(after).toMatchObject({ code: "ERR_SOCKS" });
     expect([0xf4, 0xf5]).toContain((after as { socksReply: number }).socksReply);
   }, 300_000);
+
+  it("comes back at the same onion address when the job host restarts", async () => {
+    const before = suite.host;
+    before.process.kill("SIGTERM");
+    expect(await before.exited).toBe(0);
+    suite.host = await startTorHost(join(suite.dir, "host"), suite.tors[0] as AddedTestnetClient);
+    expect(suite.host.workerUrl).toBe(before.workerUrl);
+    expect(hostEvents(suite.host, "onion-published")).toHaveLength(1);
+  }, 120_000);
 });
