@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { loadOrCreateClientAuthKey } from "@tormr/tor/client-auth-file";
 import { onionClientAuthAdd, onionClientAuthRemove } from "@tormr/tor/control/client-auth";
 import { refuseDirectHttp } from "@tormr/tor/fail-closed";
-import { attachTor } from "@tormr/tor/tor-process";
+import { attachTor, waitForBootstrap } from "@tormr/tor/tor-process";
 import {
   chooseTransportKind,
   directTransport,
@@ -30,6 +30,8 @@ export interface LinkOptions {
   torSocks?: TorEndpoint;
   torControlPassword?: string;
   configDir: string;
+  /** tor's bootstrap progress, while it is not yet at 100 %. */
+  onProgress?: (message: string) => void;
 }
 
 export interface JobHostLink {
@@ -69,6 +71,14 @@ export async function openJobHostLink(options: LinkOptions): Promise<JobHostLink
     throw error;
   });
   try {
+    // A tor that has just started cannot build circuits yet: wait, saying how far it is.
+    await waitForBootstrap(tor.control, {
+      timeoutMs: 300_000,
+      onProgress: (phase) => {
+        if (phase.progress < 100)
+          options.onProgress?.(`tor bootstrap ${phase.progress}%: ${phase.summary}`);
+      },
+    });
     const socks = options.torSocks ?? tor.socks;
     if (!socks) {
       throw new Error(

@@ -92,7 +92,9 @@ export function addHostCommand(program: Command, io: CliIo, setExit: (code: numb
 async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promise<ExitCode> {
   const { startJobHost } = await import("../master/job-host.ts");
   const stateDir = resolve(io.cwd, options.stateDir);
-  const tor = options.tor ? await attachHostTor(options.torControl) : undefined;
+  const tor = options.tor
+    ? await attachHostTor(options.torControl, (line) => io.stderr.write(`tormr: ${line}\n`))
+    : undefined;
   const settings = {
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
@@ -153,11 +155,24 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
 }
 
 /** The tor this job host publishes its onion through (cookie or TORMR_TOR_CONTROL_PASSWORD). */
-async function attachHostTor(endpoint: string) {
-  const { attachTor } = await import("@tormr/tor/tor-process");
+async function attachHostTor(endpoint: string, progress: (line: string) => void) {
+  const { attachTor, waitForBootstrap } = await import("@tormr/tor/tor-process");
   const colon = endpoint.lastIndexOf(":");
   const host = colon > 0 ? endpoint.slice(0, colon) : "127.0.0.1";
   const port = Number(colon > 0 ? endpoint.slice(colon + 1) : endpoint);
   const password = process.env.TORMR_TOR_CONTROL_PASSWORD || undefined;
-  return attachTor({ host, controlPort: port, ...(password ? { password } : {}) });
+  const tor = await attachTor({ host, controlPort: port, ...(password ? { password } : {}) });
+  try {
+    // The onion's descriptor can only be uploaded once tor has bootstrapped.
+    await waitForBootstrap(tor.control, {
+      timeoutMs: 300_000,
+      onProgress: (phase) => {
+        if (phase.progress < 100) progress(`tor bootstrap ${phase.progress}%: ${phase.summary}`);
+      },
+    });
+    return tor;
+  } catch (error) {
+    await tor.control.close();
+    throw error;
+  }
 }

@@ -109,7 +109,10 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       ...(options.log ? { log: options.log } : {}),
     });
     routes.handler = workerRoutes(master);
-    const guard = onion ? guardOnion(onion, master, db, options.log) : undefined;
+    const follow = onion?.follow(() => onionClients(db, master.settings), {
+      events: master,
+      periodMs: master.settings.heartbeatMs,
+    });
     const adminSecret = await loadOrCreateSecret(join(options.stateDir, "admin-secret"));
     const admin = await startAdminServer(master, db, adminSecret, options.adminPort ?? 0);
     return {
@@ -122,7 +125,7 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       store,
       db,
       close: async () => {
-        guard?.stop();
+        follow?.stop();
         await onion?.close();
         admin.server.closeAllConnections();
         await new Promise((resolve) => admin.server.close(resolve));
@@ -139,50 +142,6 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
     await db.$disconnect();
     throw error;
   }
-}
-
-/**
- * Keeps the onion's client authorization equal to `onionClients`: checked whenever a job changes
- * and every heartbeat period (a killed worker changes nothing until it is noticed silent).
- */
-function guardOnion(
-  onion: WorkerOnion,
-  master: Master,
-  db: JobHostDb,
-  log: JobHostOptions["log"],
-): { stop(): void } {
-  let running = false;
-  let again = false;
-  const check = () => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    void onionClients(db, master.settings)
-      .then((clients) => onion.restrict(clients))
-      .catch((error: unknown) =>
-        log?.({ event: "onion-clients-failed", message: (error as Error).message }),
-      )
-      .finally(() => {
-        running = false;
-        if (again) {
-          again = false;
-          check();
-        }
-      });
-  };
-  master.on("job", check);
-  // Published open; the first look waits for a job event or a period, so that a host about to get
-  // its job and tickets is not first closed to nobody and then opened again.
-  const timer = setInterval(check, master.settings.heartbeatMs);
-  timer.unref();
-  return {
-    stop() {
-      master.off("job", check);
-      clearInterval(timer);
-    },
-  };
 }
 
 /** The admin secret: made once (32 random bytes), then read back on every start. */

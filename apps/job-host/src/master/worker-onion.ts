@@ -1,4 +1,5 @@
 // The job host's worker listener as an onion service: a persistent address, and client authorization that follows the cluster.
+import type { EventEmitter } from "node:events";
 import { generateClientAuthKeyPair } from "@tormr/tor/control/client-auth";
 import { watchDescriptorUpload } from "@tormr/tor/control/events";
 import {
@@ -101,6 +102,48 @@ export class WorkerOnion {
     });
   }
 
+  /**
+   * Keeps the client authorization equal to what `wanted` says: looked at on every "job" event of
+   * `events` and every `periodMs` (a killed worker changes nothing until it is noticed silent).
+   * The first look waits for either, so a host about to get its first job and tickets is not
+   * closed to nobody and then opened again. Failures are logged, and the next look tries again.
+   */
+  follow(
+    wanted: () => Promise<OnionClients>,
+    options: { events: EventEmitter<{ job: [jobId: string] }>; periodMs: number },
+  ): { stop(): void } {
+    let running = false;
+    let again = false;
+    const check = () => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      void wanted()
+        .then((clients) => this.restrict(clients))
+        .catch((error: unknown) =>
+          this.options.log?.({ event: "onion-clients-failed", message: (error as Error).message }),
+        )
+        .finally(() => {
+          running = false;
+          if (again) {
+            again = false;
+            check();
+          }
+        });
+    };
+    options.events.on("job", check);
+    const timer = setInterval(check, options.periodMs);
+    timer.unref();
+    return {
+      stop() {
+        options.events.off("job", check);
+        clearInterval(timer);
+      },
+    };
+  }
+
   /** Withdraws the service. */
   async close(): Promise<void> {
     this.closed = true;
@@ -109,7 +152,7 @@ export class WorkerOnion {
   }
 }
 
-/** ADD_ONION, then waits until tor reports the descriptor uploaded (watching from before the add). */
+/** ADD_ONION, then waits until tor reports the descriptor uploaded to every HSDir (watching from before the add). */
 async function publishAndWait(
   options: WorkerOnionOptions,
   onion: AddOnionOptions,
@@ -122,6 +165,8 @@ async function publishAndWait(
     await upload.cancel();
     throw error;
   }
-  await upload.uploaded(added.serviceId);
+  // Every HSDir, not the first: one still holding the previous descriptor under this key would send
+  // clients to introduction points that are gone.
+  await upload.uploaded(added.serviceId, { everywhere: true });
   return added;
 }

@@ -114,6 +114,7 @@ export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCo
       jobHost,
       transport,
       configDir,
+      onProgress: (message) => reporter.log("info", message),
       ...(torControl ? { torControl } : {}),
       ...(torSocks ? { torSocks } : {}),
       ...(io.env.torControlPassword ? { torControlPassword: io.env.torControlPassword } : {}),

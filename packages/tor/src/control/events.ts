@@ -95,39 +95,67 @@ export function parseStream(event: Reply): StreamEvent {
 
 /**
  * Starts watching HS_DESC before the caller publishes, and resolves once tor reports the
- * descriptor of `serviceId` UPLOADED to a first HSDir. Subscribe first: an upload can finish
- * before ADD_ONION's reply is read.
+ * descriptor of `serviceId` UPLOADED. Subscribe first: an upload can finish before ADD_ONION's
+ * reply is read. With `everywhere`, it waits until every upload tor started (one per HSDir and
+ * descriptor, each an UPLOAD event) has ended UPLOADED or FAILED, with at least one UPLOADED:
+ * a service published again under the same key is then found with its new descriptor, not an
+ * HSDir's stale one whose introduction points are gone.
  */
 export async function watchDescriptorUpload(
   control: TorControl,
   timeoutMs = 60_000,
-): Promise<{ uploaded(serviceId: string): Promise<void>; cancel(): Promise<void> }> {
-  const seen = new Set<string>();
-  const waiting = new Map<string, () => void>();
+): Promise<{
+  uploaded(serviceId: string, options?: { everywhere?: boolean }): Promise<void>;
+  cancel(): Promise<void>;
+}> {
+  const state = new Map<string, { pending: Set<string>; uploaded: number }>();
+  const stateOf = (serviceId: string) => {
+    let entry = state.get(serviceId);
+    if (!entry) {
+      entry = { pending: new Set(), uploaded: 0 };
+      state.set(serviceId, entry);
+    }
+    return entry;
+  };
+  let wake: (() => void) | undefined;
   const unsubscribe = await subscribe(control, "HS_DESC", (event) => {
     const parsed = parseHsDesc(event);
-    if (parsed.action !== "UPLOADED") return;
-    seen.add(parsed.serviceId);
-    waiting.get(parsed.serviceId)?.();
+    const entry = stateOf(parsed.serviceId);
+    if (parsed.action === "UPLOAD") entry.pending.add(parsed.hsDir);
+    if (parsed.action === "UPLOADED" || parsed.action === "FAILED") {
+      entry.pending.delete(parsed.hsDir);
+      if (parsed.action === "UPLOADED") entry.uploaded++;
+    }
+    wake?.();
   });
   return {
-    async uploaded(serviceId) {
+    async uploaded(serviceId, options = {}) {
+      const done = () => {
+        const entry = stateOf(serviceId);
+        return entry.uploaded > 0 && (!options.everywhere || entry.pending.size === 0);
+      };
       try {
-        if (!seen.has(serviceId)) {
+        if (!done()) {
           await new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => {
-              waiting.delete(serviceId);
+              wake = undefined;
+              const entry = stateOf(serviceId);
               reject(
                 new TorError(
                   "ERR_TOR_TIMEOUT",
-                  `tor did not upload the descriptor of ${serviceId}.onion within ${timeoutMs} ms`,
+                  `tor did not upload the descriptor of ${serviceId}.onion within ${timeoutMs} ms` +
+                    (entry.uploaded > 0
+                      ? ` to all its HSDirs (${entry.pending.size} pending)`
+                      : ""),
                 ),
               );
             }, timeoutMs);
-            waiting.set(serviceId, () => {
+            wake = () => {
+              if (!done()) return;
               clearTimeout(timer);
+              wake = undefined;
               resolve();
-            });
+            };
           });
         }
       } finally {
