@@ -15,13 +15,17 @@ export interface TransportTimeouts {
   connectMs: number;
   /** A connection silent this long is given up (downloads then resume). */
   idleMs: number;
+  /** A call that has not answered after this long is abandoned. */
+  callMs: number;
+  /** How long a peer may stay unreachable on first contact before a client gives up (0: at once). */
+  reachMs: number;
 }
 
 export const TIMEOUTS: Record<TransportKind, TransportTimeouts> = {
-  direct: { connectMs: 10_000, idleMs: 60_000 },
-  // On the public network a cold onion connection takes 5–30 s; a stalled circuit is better
-  // dropped and rebuilt than waited on for minutes.
-  tor: { connectMs: 90_000, idleMs: 120_000 },
+  direct: { connectMs: 10_000, idleMs: 60_000, callMs: 30_000, reachMs: 0 },
+  // On the public network a cold onion connection takes 5–30 s, and a fresh onion's descriptor a
+  // while to spread; a stalled circuit is better dropped and rebuilt than waited on for minutes.
+  tor: { connectMs: 90_000, idleMs: 120_000, callMs: 120_000, reachMs: 120_000 },
 };
 
 export interface Transport {

@@ -240,8 +240,8 @@ async function runLoop(ctx: LoopContext): Promise<ExitCode> {
     beforeJoin,
     ...(ctx.link.transport.agent ? { agent: ctx.link.transport.agent } : {}),
     ...(ctx.link.clientAuth ? { clientAuth: ctx.link.clientAuth } : {}),
-    callTimeoutMs: ctx.link.transport.kind === "tor" ? 120_000 : 30_000,
-    joinPatienceMs: ctx.link.transport.kind === "tor" ? 120_000 : 0,
+    callTimeoutMs: ctx.link.transport.timeouts.callMs,
+    joinPatienceMs: ctx.link.transport.timeouts.reachMs,
     signal: controller.signal,
     onEvent(event) {
       if (keeper.current === undefined) return;
