@@ -21,7 +21,8 @@ describe("a job over Tor", () => {
       output: join(w.dir, "out"),
       task: {
         kind: "streaming",
-        mapper: "sleep 0.5 && python3 wc_mapper.py",
+        // Maps long enough that a kill always lands inside one (see below).
+        mapper: "sleep 3 && python3 wc_mapper.py",
         reducer: "sleep 0.5 && python3 wc_reducer.py",
       },
       files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
@@ -46,10 +47,22 @@ describe("a job over Tor", () => {
     await until("the onion restricted to the 3 workers", () =>
       hostEvents(started, "onion-clients").some((e) => e.clients === 3),
     );
-    await waitForJob(admin, jobId, (s) => s.maps.committed > 0 && s.maps.running > 0, 180_000);
-    const running = (await admin.attempts(jobId)).filter((a) => a.state === "running");
-    const victim = workers.find((x) => running.some((a) => a.worker === x.pseudonym));
-    const cut = running.filter((a) => a.worker === victim?.pseudonym);
+    await waitForJob(admin, jobId, (s) => s.maps.committed > 0, 180_000);
+    // A map attempt that started under a second ago cannot have finished its 3 s sleep: the kill
+    // lands inside it, never just after its result went out.
+    let fresh: { worker: string } | undefined;
+    await until("a map attempt that has just started", async () => {
+      const now = Date.now();
+      fresh = (await admin.attempts(jobId)).find(
+        (a) =>
+          a.state === "running" && a.task.startsWith("m") && now - Date.parse(a.startedAt) < 1000,
+      );
+      return fresh !== undefined;
+    });
+    const victim = workers.find((x) => x.pseudonym === fresh?.worker);
+    const cut = (await admin.attempts(jobId)).filter(
+      (a) => a.state === "running" && a.worker === victim?.pseudonym,
+    );
     expect(victim).toBeDefined();
     expect(cut.length).toBeGreaterThan(0);
     victim?.process.kill("SIGKILL");

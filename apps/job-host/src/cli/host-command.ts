@@ -143,9 +143,20 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
         io.stdout.write(`join tickets for ${job}:\n${list.map((t) => `  ${t}`).join("\n")}\n`);
       }
     }
-    const code = await watch.interrupted;
+    // Without its control connection tor withdraws the onion: nobody can reach this host any more.
+    const lost = tor?.control.ended.then((error) => ({ lost: error.message }));
+    const end = await Promise.race([
+      watch.interrupted.then((code) => ({ code })),
+      ...(lost ? [lost] : []),
+    ]);
+    if ("lost" in end) {
+      io.stderr.write(
+        `tormr: lost tor's control connection (${end.lost}), and with it the onion; stopping so that a supervisor starts the job host again (unfinished jobs resume)\n`,
+      );
+      return EXIT.internal;
+    }
     io.stderr.write("tormr: stopping the job host; unfinished jobs resume on the next start\n");
-    return code === EXIT.sigterm ? EXIT.ok : code;
+    return end.code === EXIT.sigterm ? EXIT.ok : end.code;
   } finally {
     watch.dispose();
     await removeEndpoints(stateDir);

@@ -34,11 +34,14 @@ export class TorControl {
   #current: (Pending & { timer: NodeJS.Timeout }) | undefined;
   readonly #listeners = new Map<string, Set<EventListener>>();
   #closedBy: TorError | undefined;
+  readonly #closedWith: { promise: Promise<TorError>; resolve: (error: TorError) => void };
   readonly commandTimeoutMs: number;
 
   private constructor(socket: Socket, commandTimeoutMs: number) {
     this.#socket = socket;
     this.commandTimeoutMs = commandTimeoutMs;
+    let resolve: (error: TorError) => void = () => {};
+    this.#closedWith = { promise: new Promise((r) => (resolve = r)), resolve };
     const parser = new ReplyParser({
       onReply: (reply) => this.#settle(reply),
       onEvent: (event) => this.#dispatch(event),
@@ -79,6 +82,11 @@ export class TorControl {
     }
     socket.setNoDelay(true);
     return new TorControl(socket, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+  }
+
+  /** Resolves with why the connection ended: `close()`, tor going away, or a protocol error. */
+  get ended(): Promise<TorError> {
+    return this.#closedWith.promise;
   }
 
   get closed(): boolean {
@@ -174,6 +182,7 @@ export class TorControl {
   #fail(error: TorError): void {
     if (this.#closedBy) return;
     this.#closedBy = error;
+    this.#closedWith.resolve(error);
     if (this.#current) {
       clearTimeout(this.#current.timer);
       this.#current.reject(error);
