@@ -114,4 +114,12 @@ describe("client authorization on the worker onion", () => {
     expect(suite.host.workerUrl).toBe(before.workerUrl);
     expect(hostEvents(suite.host, "onion-published")).toHaveLength(1);
   }, 120_000);
+
+  it("stops, saying why, when its tor goes away (and the onion with it)", async () => {
+    await (suite.tors[0] as AddedTestnetClient).stop();
+    expect(await suite.host.exited).toBe(1);
+    expect(suite.host.log.join("\n")).toContain(
+      "lost tor's control connection (tor closed the control connection), and with it the onion",
+    );
+  }, 60_000);
 });
