@@ -138,3 +138,33 @@ async function pathStep<T>(
     );
   }
 }
+
+/** What both generated clients have in common here. */
+interface Connectable {
+  $connect(): Promise<void>;
+  $disconnect(): Promise<void>;
+}
+
+/**
+ * Brings `path` up to date (prepareDatabaseFile), then connects a client made by `make` on the
+ * tuned adapter. One helper for every database under prisma/.
+ * @throws DbError `ERR_DB_PATH`, `ERR_DB_CORRUPT` or `ERR_DB_MIGRATE`, its message naming the path.
+ */
+export async function openMigrated<C extends Connectable>(
+  db: MigratedDatabase,
+  path: string,
+  make: (adapter: SqlDriverAdapterFactory) => C,
+): Promise<C> {
+  await prepareDatabaseFile(db, path);
+  const client = make(tunedAdapter(path));
+  try {
+    await client.$connect();
+  } catch (error) {
+    await client.$disconnect().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DbError("ERR_DB_PATH", path, `cannot open ${db.name} database ${path}: ${reason}`, {
+      cause: error,
+    });
+  }
+  return client;
+}

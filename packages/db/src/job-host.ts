@@ -1,7 +1,6 @@
 // The job host's database (prisma/job-host): opened migrated, and tuned for a server that must not lose data.
 import type { MigratedDatabase } from "./_migrations.ts";
-import { prepareDatabaseFile, tunedAdapter } from "./_sqlite.ts";
-import { DbError } from "./errors.ts";
+import { openMigrated } from "./_sqlite.ts";
 import { Prisma, PrismaClient } from "./generated/job-host/client.ts";
 
 export type { Bucket, Commit, Exposure, Revocation } from "./generated/job-host/client.ts";
@@ -25,18 +24,7 @@ const JOB_HOST: MigratedDatabase = { name: "job-host", urlVariable: "JOB_HOST_DA
  * @throws DbError `ERR_DB_PATH`, `ERR_DB_CORRUPT` or `ERR_DB_MIGRATE`, its message naming the path.
  */
 export async function openJobHostDb(path: string): Promise<JobHostDb> {
-  await prepareDatabaseFile(JOB_HOST, path);
-  const db = new PrismaClient({ adapter: tunedAdapter(path) });
-  try {
-    await db.$connect();
-  } catch (error) {
-    await db.$disconnect().catch(() => undefined);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new DbError("ERR_DB_PATH", path, `cannot open job-host database ${path}: ${reason}`, {
-      cause: error,
-    });
-  }
-  return db;
+  return openMigrated(JOB_HOST, path, (adapter) => new PrismaClient({ adapter }));
 }
 
 /** True for Prisma's P2002: a row with the same `@id` or unique key is already there. */
