@@ -1,0 +1,91 @@
+// Matching: a waiting request whose n suitable workers are available forms its cluster in one transaction.
+import type { BoardDb } from "@tormr/db/board";
+import { hashSecret, newSecret } from "./secrets.ts";
+import type { BoardSettings } from "./settings.ts";
+
+/** Another board process took a worker first: the whole pass is tried again. */
+class Raced extends Error {}
+
+const RETRIES = 5;
+
+function retryable(error: unknown): boolean {
+  const text = `${(error as { code?: string }).code ?? ""} ${(error as Error).message ?? ""}`;
+  return error instanceof Raced || /P2002|P2034|SQLITE_BUSY|database is locked/.test(text);
+}
+
+/**
+ * Forms every cluster it can, oldest request first (first fit: a request that cannot be filled yet
+ * does not hold back a later, smaller one). Workers go longest-waiting first, those of lowest
+ * standing last, and must be fresh (heard from within `workerStaleMs`), have the memory and the
+ * sandbox asked for. Each chosen worker gets a seat with a one-time join ticket.
+ *
+ * Safe with several board processes on one database: a worker is claimed only while still
+ * available, and the Seat table's keys refuse a second seat, so a race rolls the pass back and it
+ * runs again. Expired requests are marked expired first.
+ * @returns the ids of the requests that formed.
+ */
+export async function formClusters(
+  db: BoardDb,
+  settings: BoardSettings,
+  now = new Date(),
+): Promise<string[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.$transaction(async (tx) => {
+        await tx.request.updateMany({
+          where: { state: "waiting", expiresAt: { lte: now } },
+          data: { state: "expired" },
+        });
+        const waiting = await tx.request.findMany({
+          where: { state: "waiting" },
+          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+          select: { id: true, size: true, minMemoryMb: true, sandbox: true },
+        });
+        const fresh = new Date(now.getTime() - settings.workerStaleMs);
+        const formed: string[] = [];
+        for (const request of waiting) {
+          const workers = await tx.worker.findMany({
+            where: {
+              state: "available",
+              lastSeen: { gte: fresh },
+              memoryMb: { gte: request.minMemoryMb },
+              ...(request.sandbox === "any" ? {} : { sandbox: request.sandbox }),
+            },
+            orderBy: [{ standing: "desc" }, { availableSince: "asc" }, { pseudonym: "asc" }],
+            take: request.size,
+            select: { pseudonym: true },
+          });
+          if (workers.length < request.size) continue;
+          const ids = workers.map((w) => w.pseudonym);
+          const claimed = await tx.worker.updateMany({
+            where: { pseudonym: { in: ids }, state: "available" },
+            data: { state: "seated" },
+          });
+          if (claimed.count !== ids.length) throw new Raced();
+          for (const worker of ids) {
+            const ticket = newSecret();
+            await tx.seat.create({
+              data: {
+                worker,
+                request: request.id,
+                ticket,
+                ticketHash: hashSecret(ticket),
+                createdAt: now,
+              },
+            });
+          }
+          const updated = await tx.request.updateMany({
+            where: { id: request.id, state: "waiting" },
+            data: { state: "formed", formedAt: now },
+          });
+          if (updated.count !== 1) throw new Raced();
+          formed.push(request.id);
+        }
+        return formed;
+      });
+    } catch (error) {
+      if (attempt >= RETRIES || !retryable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// A request seen through its status link: its state and counts, never its workers; and cancelling it.
+import type { BoardDb } from "@tormr/db/board";
+import { BoardError } from "./errors.ts";
+import { hashSecret } from "./secrets.ts";
+
+export interface RequestStatus {
+  id: string;
+  title: string;
+  description: string;
+  size: number;
+  state: "waiting" | "formed" | "cancelled" | "expired";
+  seated: number;
+  createdAt: Date;
+  expiresAt: Date;
+  formedAt: Date | null;
+}
+
+/** @throws BoardError ERR_TOKEN for an unknown request or a wrong token: the two look the same. */
+async function ownRequest(db: BoardDb, id: string, token: string | undefined) {
+  const request = token
+    ? await db.request.findUnique({
+        where: { statusHash: hashSecret(token) },
+        select: {
+          id: true,
+          title: true,
+          description: true,
+          size: true,
+          state: true,
+          createdAt: true,
+          expiresAt: true,
+          formedAt: true,
+          _count: { select: { seats: true } },
+        },
+      })
+    : null;
+  if (!request || request.id !== id) {
+    throw new BoardError(
+      "ERR_TOKEN",
+      "this status link is not valid: check that it was copied whole",
+    );
+  }
+  return request;
+}
+
+export async function requestStatus(
+  db: BoardDb,
+  id: string,
+  token: string | undefined,
+  now = new Date(),
+): Promise<RequestStatus> {
+  const { _count, ...request } = await ownRequest(db, id, token);
+  const expired = request.state === "waiting" && request.expiresAt <= now;
+  return {
+    ...request,
+    state: (expired ? "expired" : request.state) as RequestStatus["state"],
+    seated: _count.seats,
+  };
+}
+
+/**
+ * Cancels a waiting or formed request. Its seats are freed and their workers are available again
+ * (a formed cluster's job host then loses them).
+ * @throws BoardError ERR_TOKEN, ERR_CONFLICT for a request already cancelled or expired.
+ */
+export async function cancelRequest(db: BoardDb, id: string, token: string | undefined) {
+  const request = await ownRequest(db, id, token);
+  if (request.state !== "waiting" && request.state !== "formed") {
+    throw new BoardError("ERR_CONFLICT", `this request is ${request.state} already`);
+  }
+  const seats = await db.seat.findMany({ where: { request: id }, select: { worker: true } });
+  await db.$transaction([
+    db.seat.deleteMany({ where: { request: id } }),
+    db.worker.updateMany({
+      where: { pseudonym: { in: seats.map((s) => s.worker) }, state: "seated" },
+      data: { state: "available", availableSince: new Date() },
+    }),
+    db.request.update({ where: { id }, data: { state: "cancelled" }, select: { id: true } }),
+  ]);
+}

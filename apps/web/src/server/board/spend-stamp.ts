@@ -1,0 +1,56 @@
+// A stamp is good once: checked, then its digest recorded in the same breath, so a replay is refused.
+import { checkStamp, stampDigest } from "@tormr/crypto/stamp";
+import type { BoardDb } from "@tormr/db/board";
+import { BoardError } from "./errors.ts";
+import { type BoardSettings, stampResource } from "./settings.ts";
+
+/** How long a stamp stays good after its date; spent ones are forgotten after that. */
+export const STAMP_MAX_AGE_MS = 60 * 60_000;
+
+const PROBLEMS = {
+  malformed: "is not a stamp (expected 1:<bits>:<YYMMDDhhmm>:<resource>::<rand>:<counter>)",
+  "wrong resource": "was made for something else",
+  "too little work": "has too little work in it",
+  expired: "is more than an hour old",
+  "dated in the future": "is dated in the future",
+} as const;
+
+/**
+ * Checks `stamp` for `action` on this board and marks it spent.
+ * @throws BoardError ERR_STAMP naming what is wrong, and the work asked for.
+ */
+export async function spendStamp(
+  db: BoardDb,
+  settings: BoardSettings,
+  action: "register" | "post",
+  stamp: string | undefined,
+  now = new Date(),
+): Promise<void> {
+  const bits = action === "register" ? settings.registerBits : settings.postBits;
+  const resource = stampResource(settings, action);
+  const want = `a stamp of ${bits} bits for ${resource}`;
+  if (!stamp) throw new BoardError("ERR_STAMP", `missing stamp: this needs ${want}`, "stamp");
+  const problem = checkStamp(stamp, { resource, bits, maxAgeMs: STAMP_MAX_AGE_MS, now });
+  if (problem) {
+    throw new BoardError(
+      "ERR_STAMP",
+      `the stamp ${PROBLEMS[problem]}: this needs ${want}`,
+      "stamp",
+    );
+  }
+  const hash = stampDigest(stamp).toString("hex");
+  try {
+    await db.spentStamp.create({ data: { hash, spentAt: now } });
+  } catch (error) {
+    if ((error as { code?: string }).code !== "P2002") throw error;
+    throw new BoardError(
+      "ERR_STAMP",
+      `this stamp was used already: make a new one (${want})`,
+      "stamp",
+    );
+  }
+  // Spent stamps older than any good stamp can be forgotten.
+  await db.spentStamp.deleteMany({
+    where: { spentAt: { lt: new Date(now.getTime() - 2 * STAMP_MAX_AGE_MS) } },
+  });
+}

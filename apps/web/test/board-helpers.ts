@@ -1,0 +1,80 @@
+// Test helpers for the board's logic: a real database file, stamps of little work, and workers with per-board keys.
+import { sign } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deriveBoardIdentity } from "@tormr/crypto/board-identity";
+import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
+import { mintStamp } from "@tormr/crypto/stamp";
+import { type BoardDb, openBoardDb } from "@tormr/db/board";
+import { registrationStatement } from "@tormr/protocol/board-api";
+import { PROTOCOL_VERSION } from "@tormr/protocol/version";
+import { base32Encode } from "@tormr/tor/base32";
+import { serviceIdFromPublicKey } from "@tormr/tor/onion-address";
+import { boardSettings, stampResource } from "../src/server/board/settings.ts";
+
+/** rend-spec-v3's test vector: a valid v3 address, here the board's own. */
+export const BOARD_ONION = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd";
+/** Another valid v3 address (of a fresh key), for the job host. */
+export const HOST_ONION = serviceIdFromPublicKey(generateKeyPair("Ed25519").publicKey);
+
+/** Settings whose stamps cost 8 bits: a few hundred hashes, so tests stay fast. */
+export const SETTINGS = boardSettings({ onion: BOARD_ONION, registerBits: 8, postBits: 8 });
+
+export async function boardDb(): Promise<{ db: BoardDb; dir: string; cleanup(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "tormr-board-"));
+  const db = await openBoardDb(join(dir, "board.db"));
+  return {
+    db,
+    dir,
+    async cleanup() {
+      await db.$disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const stamp = (action: "register" | "post") => mintStamp(stampResource(SETTINGS, action), 8);
+
+/** A registration request as a worker would send it, signed with its per-board key. */
+export function registration(options: { memoryMb?: number; sandbox?: "docker" | "bwrap" } = {}) {
+  const board = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, BOARD_ONION);
+  const keys = {
+    signing: board.signing.publicKey.toString("base64url"),
+    wrapping: board.wrapping.publicKey.toString("base64url"),
+    clientAuth: base32Encode(board.clientAuth.publicKey).toUpperCase(),
+  };
+  const workStamp = stamp("register");
+  const signature = sign(
+    null,
+    registrationStatement(BOARD_ONION, workStamp, keys),
+    privateKeyObject(board.signing),
+  ).toString("base64url");
+  return {
+    pseudonym: board.pseudonym,
+    body: {
+      v: PROTOCOL_VERSION,
+      keys,
+      capabilities: {
+        memoryMb: options.memoryMb ?? 1024,
+        sandbox: options.sandbox ?? "bwrap",
+        slots: 1,
+      },
+      stamp: workStamp,
+      signature,
+    },
+  };
+}
+
+export function requestFields(overrides: Record<string, unknown> = {}) {
+  return {
+    title: "Word count of the archive",
+    description: "A Hadoop Streaming word count.",
+    size: 3,
+    onion: `${HOST_ONION}.onion`,
+    minMemoryMb: 256,
+    sandbox: "any",
+    stamp: stamp("post"),
+    ...overrides,
+  };
+}
