@@ -1,7 +1,7 @@
 // The board's volunteer API: registering under a per-board pseudonym, long-polling for a seat, heartbeats, leaving (zod schemas).
 import { z } from "zod";
-import { joinTicketSchema } from "./worker-api.ts";
 import { PROTOCOL_VERSION } from "./version.ts";
+import { joinTicketSchema } from "./worker-api.ts";
 
 const v = z.literal(PROTOCOL_VERSION);
 const key32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "expected a 32-byte key in base64url");
