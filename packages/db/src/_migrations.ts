@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { access, copyFile, link, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { DbError } from "./errors.ts";
@@ -16,8 +16,11 @@ import { DbError } from "./errors.ts";
 const execFileAsync = promisify(execFile);
 const require = createRequire(import.meta.url);
 
-/** The monorepo's root: this file is packages/db/src/_migrations.ts. */
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/**
+ * The monorepo's root: this file is packages/db/src/_migrations.ts. (Not `new URL("../../../",
+ * import.meta.url)`: a bundler such as Next's takes that for an asset to resolve.)
+ */
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 /** Built templates, one per migrations hash. `npm ci` empties it along with node_modules. */
 export const TEMPLATE_CACHE = join(REPO_ROOT, "node_modules", ".cache", "tormr");
 
@@ -79,6 +82,15 @@ function prismaOutput(error: unknown): string {
     .map((line) => line.trim())
     .filter((line) => line !== "" && !NOISE.test(line));
   return lines.length > 0 ? lines.join(" | ").slice(0, 2000) : error.message;
+}
+
+/** The names of the committed migrations (their folders under prisma/<name>/migrations). */
+export async function migrationNames(db: MigratedDatabase): Promise<string[]> {
+  const entries = await readdir(join(prismaDir(db), "migrations"), { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**

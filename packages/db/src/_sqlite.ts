@@ -9,6 +9,7 @@ import {
   exists,
   isCode,
   type MigratedDatabase,
+  migrationNames,
 } from "./_migrations.ts";
 import { DbError } from "./errors.ts";
 
@@ -36,7 +37,11 @@ export async function prepareDatabaseFile(db: MigratedDatabase, path: string): P
   if (await isNew(db, path)) {
     if (await pathStep(db, path, "create", () => createFromTemplate(db, path))) return;
   }
-  await probe(db, path);
+  const applied = await probe(db, path);
+  // Already up to date: no `migrate deploy` (a child process that wants the write lock, which a
+  // busy server holding the file would make it wait for and fail).
+  const committed = await migrationNames(db);
+  if (committed.every((name) => applied.has(name))) return;
   await deploy(db, path);
 }
 
@@ -83,13 +88,25 @@ async function isNew(db: MigratedDatabase, path: string): Promise<boolean> {
 /**
  * Reads the schema table once, so that a file that is not SQLite, or is damaged, fails here with
  * SQLite's own words (prisma's migrate deploy would only say "External error").
+ * @returns the migrations Prisma has applied to it in full.
  */
-async function probe(db: MigratedDatabase, path: string): Promise<void> {
+async function probe(db: MigratedDatabase, path: string): Promise<Set<string>> {
   const factory = new PrismaBetterSQLite3({ url: `file:${path}`, fileMustExist: true });
   let adapter: Awaited<ReturnType<typeof factory.connect>> | undefined;
   try {
     adapter = await factory.connect();
-    await adapter.queryRaw({ sql: "SELECT count(*) FROM sqlite_master", args: [], argTypes: [] });
+    const tables = await adapter.queryRaw({
+      sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'",
+      args: [],
+      argTypes: [],
+    });
+    if (tables.rows.length === 0) return new Set();
+    const applied = await adapter.queryRaw({
+      sql: "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+      args: [],
+      argTypes: [],
+    });
+    return new Set(applied.rows.map((row) => String(row[0])));
   } catch (error) {
     const code = sqliteCode(error);
     const reason = error instanceof Error ? error.message : String(error);
