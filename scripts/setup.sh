@@ -15,6 +15,7 @@ SYSTEM_PACKAGES=(
   "systemd:systemd-analyze"  # checks the worker's systemd unit file in its tests
   "tor:tor"             # onion services and SOCKS; packages/tor's tests run a private Tor network
   "strace:strace"       # the leak test traces a Tor-mode worker's connect, sendto and sendmsg calls
+  "chromium:chromium"   # the board's browser tests (Playwright drives Debian's Chromium; nothing downloads)
 )
 
 missing=()

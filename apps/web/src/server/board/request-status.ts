@@ -15,8 +15,11 @@ export interface RequestStatus {
   formedAt: Date | null;
 }
 
-/** @throws BoardError ERR_TOKEN for an unknown request or a wrong token: the two look the same. */
-async function ownRequest(db: BoardDb, id: string, token: string | undefined) {
+/**
+ * The request a status token opens (and, with `id`, only if it is that request).
+ * @throws BoardError ERR_TOKEN for an unknown request or a wrong token: the two look the same.
+ */
+async function ownRequest(db: BoardDb, id: string | undefined, token: string | undefined) {
   const request = token
     ? await db.request.findUnique({
         where: { statusHash: hashSecret(token) },
@@ -33,7 +36,7 @@ async function ownRequest(db: BoardDb, id: string, token: string | undefined) {
         },
       })
     : null;
-  if (!request || request.id !== id) {
+  if (!request || (id !== undefined && request.id !== id)) {
     throw new BoardError(
       "ERR_TOKEN",
       "this status link is not valid: check that it was copied whole",
@@ -42,9 +45,10 @@ async function ownRequest(db: BoardDb, id: string, token: string | undefined) {
   return request;
 }
 
+/** The status of the request `token` opens; `id`, when given, must name it too. */
 export async function requestStatus(
   db: BoardDb,
-  id: string,
+  id: string | undefined,
   token: string | undefined,
   now = new Date(),
 ): Promise<RequestStatus> {
@@ -62,18 +66,29 @@ export async function requestStatus(
  * (a formed cluster's job host then loses them).
  * @throws BoardError ERR_TOKEN, ERR_CONFLICT for a request already cancelled or expired.
  */
-export async function cancelRequest(db: BoardDb, id: string, token: string | undefined) {
+export async function cancelRequest(
+  db: BoardDb,
+  id: string | undefined,
+  token: string | undefined,
+) {
   const request = await ownRequest(db, id, token);
   if (request.state !== "waiting" && request.state !== "formed") {
     throw new BoardError("ERR_CONFLICT", `this request is ${request.state} already`);
   }
-  const seats = await db.seat.findMany({ where: { request: id }, select: { worker: true } });
+  const seats = await db.seat.findMany({
+    where: { request: request.id },
+    select: { worker: true },
+  });
   await db.$transaction([
-    db.seat.deleteMany({ where: { request: id } }),
+    db.seat.deleteMany({ where: { request: request.id } }),
     db.worker.updateMany({
       where: { pseudonym: { in: seats.map((s) => s.worker) }, state: "seated" },
       data: { state: "available", availableSince: new Date() },
     }),
-    db.request.update({ where: { id }, data: { state: "cancelled" }, select: { id: true } }),
+    db.request.update({
+      where: { id: request.id },
+      data: { state: "cancelled" },
+      select: { id: true },
+    }),
   ]);
 }

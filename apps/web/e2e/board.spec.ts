@@ -1,0 +1,102 @@
+// The board in Chromium, with JavaScript off (Tor Browser's Safest) and on: post, form, status, cancel, bad input; nothing from elsewhere.
+import { execSync } from "node:child_process";
+import { expect, type Page, test } from "@playwright/test";
+import { openBoardDb } from "@tormr/db/board";
+import { registerWorker } from "../src/server/board/register-worker.ts";
+import { boardSettings } from "../src/server/board/settings.ts";
+import { pollAssignment } from "../src/server/board/worker-calls.ts";
+import { registration } from "../test/board-helpers.ts";
+import { BOARD_ONION } from "./global-setup.ts";
+
+const board = () => process.env.BOARD_URL as string;
+const SETTINGS = boardSettings({ onion: BOARD_ONION, registerBits: 8, postBits: 8 });
+const HOST = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion";
+
+/** Fails the test if the page asks anything of another origin. */
+function sameOriginOnly(page: Page): string[] {
+  const foreign: string[] = [];
+  page.on("request", (request) => {
+    if (!request.url().startsWith(board())) foreign.push(request.url());
+  });
+  return foreign;
+}
+
+/** Fills the post form; the stamp comes from running the command the page shows, as a requester would. */
+async function postRequest(page: Page, fields: { title: string; size: string; onion?: string }) {
+  await page.goto(`${board()}/post`);
+  await page.fill("#title", fields.title);
+  await page.fill("#description", "A word count over Tor.");
+  await page.fill("#onion", fields.onion ?? HOST);
+  await page.fill("#size", fields.size);
+  const command = (await page.locator("pre").textContent()) ?? "";
+  await page.fill("#stamp", execSync(command, { encoding: "utf8" }).trim());
+  await page.click("button[type=submit]");
+}
+
+test("a request is posted through the form, forms when workers register, and another is cancelled", async ({
+  page,
+}, info) => {
+  const foreign = sameOriginOnly(page);
+  await page.goto(board());
+  await expect(page.locator("h1")).toHaveText("MapReduce for people who must not be seen");
+  await page.screenshot({ path: info.outputPath("home.png"), fullPage: true });
+
+  await page.goto(`${board()}/post`);
+  await page.screenshot({ path: info.outputPath("post.png"), fullPage: true });
+  await postRequest(page, { title: `Word count (${info.project.name})`, size: "2" });
+  await expect(page).toHaveURL(/\/status\/[A-Za-z0-9_-]{43}\?posted=1$/);
+  await expect(page.locator("#state")).toHaveText("Waiting for volunteers");
+  const statusUrl = page.url().replace(/\?posted=1$/, "");
+
+  // Two workers register (through the board's logic, on its own database file).
+  const db = await openBoardDb(process.env.BOARD_DB as string);
+  try {
+    const workers = [];
+    for (let i = 0; i < 2; i++)
+      workers.push(await registerWorker(db, SETTINGS, registration().body));
+    await expect(async () => {
+      await page.goto(statusUrl);
+      await expect(page.locator("#state")).toHaveText("Cluster formed", { timeout: 1000 });
+    }).toPass({ timeout: 20_000 });
+    await page.screenshot({ path: info.outputPath("status-formed.png"), fullPage: true });
+    for (const worker of workers) {
+      const assignment = await pollAssignment(db, worker.token);
+      expect(assignment?.jobHost).toBe(`http://${HOST}`);
+      expect(assignment?.ticket).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    }
+  } finally {
+    await db.$disconnect();
+  }
+
+  // A second request, cancelled from its status page.
+  await postRequest(page, { title: "To be cancelled", size: "64" });
+  await expect(page.locator("#state")).toHaveText("Waiting for volunteers");
+  await page.click("button.danger");
+  await expect(page.locator("#state")).toHaveText("Cancelled");
+  expect(foreign).toEqual([]);
+});
+
+test("bad input is refused beside its field, and what was typed stays", async ({ page }) => {
+  const foreign = sameOriginOnly(page);
+  await postRequest(page, { title: "Bad onion", size: "2", onion: "expyuzz4wqqyqhjn.onion" });
+  await expect(page.locator("#onion-error")).toContainText("expected 56 base32 characters, got 16");
+  await expect(page.locator("#title")).toHaveValue("Bad onion");
+  await postRequest(page, { title: "Too many", size: "65" });
+  await expect(page.locator("#size-error")).toHaveText("size: at most 64 workers");
+  await page.goto(`${board()}/status/${"A".repeat(43)}`);
+  await expect(page.locator("h1")).toHaveText("No such request");
+  expect(foreign).toEqual([]);
+});
+
+test("every page sends the privacy headers and sets no cookie", async ({ request }) => {
+  for (const path of ["/", "/post", `/status/${"A".repeat(43)}`]) {
+    const response = await request.get(`${board()}${path}`);
+    const headers = response.headers();
+    expect(headers["content-security-policy"]).toMatch(
+      /^default-src 'self'; script-src 'self' 'nonce-/,
+    );
+    expect(headers["referrer-policy"]).toBe("same-origin");
+    expect(headers["set-cookie"]).toBeUndefined();
+    expect(headers["x-powered-by"]).toBeUndefined();
+  }
+});

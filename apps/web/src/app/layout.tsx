@@ -1,0 +1,32 @@
+// The board's page frame: plain HTML and CSS, nothing from anywhere else.
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: "TorMR board",
+  description: "Where TorMR requesters and volunteers meet, without learning who each other are.",
+  referrer: "same-origin",
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <header className="site">
+          <a className="name" href="/">
+            TorMR board
+          </a>
+          <nav>
+            <a href="/post">Request a cluster</a>
+            <a href="/#volunteer">Volunteer</a>
+          </nav>
+        </header>
+        <main>{children}</main>
+        <footer className="site muted">
+          This board keeps no IP address, sets no tracking cookie, and loads nothing from elsewhere.
+        </footer>
+      </body>
+    </html>
+  );
+}
