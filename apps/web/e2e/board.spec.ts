@@ -100,3 +100,34 @@ test("every page sends the privacy headers and sets no cookie", async ({ request
     expect(headers["x-powered-by"]).toBeUndefined();
   }
 });
+
+test("the worker API answers over HTTP, and refuses a bad token with 401", async ({ request }) => {
+  const one = registration();
+  const registered = await request.post(`${board()}/api/trpc/worker.register`, { data: one.body });
+  expect(registered.status()).toBe(200);
+  const body = (await registered.json()) as {
+    result: { data: { pseudonym: string; token: string } };
+  };
+  expect(body.result.data.pseudonym).toBe(one.pseudonym);
+  const as = { authorization: `Bearer ${body.result.data.token}` };
+  const heartbeat = await request.post(`${board()}/api/trpc/worker.heartbeat`, {
+    headers: as,
+    data: {},
+  });
+  expect(heartbeat.status()).toBe(200);
+  const refused = await request.post(`${board()}/api/trpc/worker.poll`, {
+    headers: { authorization: `Bearer ${"A".repeat(43)}` },
+    data: {},
+  });
+  expect(refused.status()).toBe(401);
+  expect(await refused.json()).toMatchObject({
+    error: {
+      message: "no worker has this token: register first",
+      data: { boardCode: "ERR_TOKEN" },
+    },
+  });
+  expect(JSON.stringify(await refused.json())).not.toContain("stack");
+  // It leaves again, so that no later test's cluster takes it.
+  const left = await request.post(`${board()}/api/trpc/worker.leave`, { headers: as, data: {} });
+  expect(left.status()).toBe(200);
+});

@@ -1,0 +1,76 @@
+// The board's tRPC API through createCaller (no HTTP): workers register, poll and leave; requests post, show and cancel; errors map to their codes.
+import type { BoardDb } from "@tormr/db/board";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rateLimiter } from "../src/server/api/rate-limit.ts";
+import { createCaller } from "../src/server/api/root.ts";
+import { createContextInner } from "../src/server/api/trpc.ts";
+import { formClusters } from "../src/server/board/form-clusters.ts";
+import { boardSettings } from "../src/server/board/settings.ts";
+import { BOARD_ONION, boardDb, HOST_ONION, registration, requestFields } from "./board-helpers.ts";
+
+const SETTINGS = boardSettings({ onion: BOARD_ONION, registerBits: 8, postBits: 8, pollMs: 1_000 });
+
+let db: BoardDb;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ db, cleanup } = await boardDb());
+}, 60_000);
+afterAll(() => cleanup?.());
+
+const limiter = rateLimiter({ burst: 1_000, perSecond: 1_000 });
+const caller = (token?: string) =>
+  createCaller(createContextInner({ db, settings: SETTINGS, token, limiter }));
+
+describe("the board API", () => {
+  it("registers workers, holds their polls until the cluster forms, and hands each its seat", async () => {
+    const posted = await caller().request.post(requestFields({ size: 2 }));
+    expect(posted.statusPath).toBe(`/status/${posted.statusToken}`);
+    const workers = [];
+    for (let i = 0; i < 2; i++) {
+      const one = registration();
+      const registered = await caller().worker.register(one.body);
+      expect(registered).toMatchObject({ pseudonym: one.pseudonym, pollMs: 1_000 });
+      workers.push(registered);
+    }
+    // No cluster yet: a poll waits its full second, then says so.
+    expect(await caller(workers[0]?.token).worker.poll()).toMatchObject({ state: "waiting" });
+    const polled = caller(workers[0]?.token).worker.poll();
+    await formClusters(db, SETTINGS);
+    expect(await polled).toMatchObject({
+      state: "assigned",
+      assignment: { requestId: posted.id, jobHost: `http://${HOST_ONION}.onion` },
+    });
+    expect(await caller(posted.statusToken).request.status()).toMatchObject({
+      state: "formed",
+      seated: 2,
+    });
+    await caller(workers[1]?.token).worker.leave();
+    expect(await caller(posted.statusToken).request.status()).toMatchObject({ seated: 1 });
+    await caller(posted.statusToken).request.cancel();
+    expect(await caller(posted.statusToken).request.status()).toMatchObject({ state: "cancelled" });
+  });
+
+  it("maps the board's refusals to tRPC codes, with the field and the board's own code", async () => {
+    const bad = await caller()
+      .request.post(requestFields({ size: 0 }))
+      .catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: "BAD_REQUEST", message: "size: at least 1 worker" });
+    await expect(caller("nope").worker.poll()).rejects.toMatchObject({
+      code: "UNAUTHORIZED",
+      message: "no worker has this token: register first",
+    });
+    await expect(caller().request.status()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("refuses a caller over its rate with TOO_MANY_REQUESTS saying when to try again", async () => {
+    const tight = rateLimiter({ burst: 2, perSecond: 0.5 });
+    const limited = createCaller(
+      createContextInner({ db, settings: SETTINGS, token: "t", limiter: tight }),
+    );
+    for (let i = 0; i < 2; i++) await limited.worker.heartbeat().catch(() => undefined);
+    await expect(limited.worker.heartbeat()).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: "too many calls: try again in 2 s",
+    });
+  });
+});
