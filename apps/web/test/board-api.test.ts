@@ -5,6 +5,7 @@ import { rateLimiter } from "../src/server/api/rate-limit.ts";
 import { createCaller } from "../src/server/api/root.ts";
 import { createContextInner } from "../src/server/api/trpc.ts";
 import { formClusters } from "../src/server/board/form-clusters.ts";
+import { hashSecret } from "../src/server/board/secrets.ts";
 import { boardSettings } from "../src/server/board/settings.ts";
 import { BOARD_ONION, boardDb, HOST_ONION, registration, requestFields } from "./board-helpers.ts";
 
@@ -48,6 +49,34 @@ describe("the board API", () => {
     expect(await caller(posted.statusToken).request.status()).toMatchObject({ seated: 1 });
     await caller(posted.statusToken).request.cancel();
     expect(await caller(posted.statusToken).request.status()).toMatchObject({ state: "cancelled" });
+    // Freed by the cancel, it would be the longest-waiting worker of the next test's cluster.
+    await caller(workers[0]?.token).worker.leave();
+  });
+
+  it("tells the formed request's job host its workers' keys and their tickets' hashes, and nothing before", async () => {
+    const posted = await caller().request.post(requestFields({ size: 2 }));
+    await expect(caller(posted.statusToken).request.cluster()).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: "the request is waiting, not formed",
+    });
+    const joined = [registration(), registration()];
+    const tokens = [];
+    for (const one of joined) tokens.push((await caller().worker.register(one.body)).token);
+    await formClusters(db, SETTINGS);
+    const members = await caller(posted.statusToken).request.cluster();
+    const tickets = await Promise.all(
+      tokens.map(async (t) => (await caller(t).worker.poll()).assignment?.ticket),
+    );
+    expect(members.map((m) => m.ticketHash).sort()).toEqual(
+      tickets.map((t) => hashSecret(t as string)).sort(),
+    );
+    expect(members.map((m) => m.pseudonym).sort()).toEqual(joined.map((j) => j.pseudonym).sort());
+    for (const member of members) {
+      const mine = joined.find((j) => j.pseudonym === member.pseudonym);
+      expect(member.keys).toEqual(mine?.body.keys);
+    }
+    // Never a ticket itself.
+    expect(JSON.stringify(members)).not.toContain(tickets[0]);
   });
 
   it("maps the board's refusals to tRPC codes, with the field and the board's own code", async () => {
