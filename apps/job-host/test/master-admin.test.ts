@@ -1,8 +1,13 @@
 // The admin API: the secret and the Host header guard it, bad jobs get a 400 naming the field, and jobs can be watched, cancelled and collected.
+import { createHash, randomBytes, sign } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
+import { PROTOCOL_VERSION } from "@tormr/protocol/version";
+import { joinStatement } from "@tormr/protocol/worker-api";
+import { generateClientAuthKeyPair } from "@tormr/tor/control/client-auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
 import {
@@ -142,5 +147,59 @@ describe("the admin API", () => {
     const summaries = await joinWorkers(host, spec.id, 1, state).catch((error: Error) => error);
     expect(summaries).toBeInstanceOf(Array);
     expect((summaries as { reason: string }[])[0]?.reason).toMatch(/cancelled/);
+  });
+
+  it("admits the ticket hashes a board handed out, once each, and only for their worker's key", async () => {
+    const spec = wordCount("out-board");
+    expect((await admin("POST", "/admin/jobs", { spec, tickets: 0 })).status).toBe(201);
+    const ticket = randomBytes(32).toString("base64url");
+    const hash = createHash("sha256").update(ticket).digest("hex");
+    const key = generateClientAuthKeyPair().publicKey;
+    const body = { ticketHashes: [{ hash, clientAuthKey: key }] };
+    expect(await admin("POST", `/admin/jobs/${spec.id}/tickets`, body)).toMatchObject({
+      status: 201,
+      body: { admitted: 1 },
+    });
+    // Asking the board twice admits nobody twice.
+    expect((await admin("POST", `/admin/jobs/${spec.id}/tickets`, body)).body).toEqual({
+      admitted: 0,
+    });
+    expect(
+      await admin("POST", `/admin/jobs/${spec.id}/tickets`, {
+        ticketHashes: [{ hash: "xyz", clientAuthKey: key }],
+      }),
+    ).toMatchObject({ status: 400 });
+    // The ticket works for a worker that joins with that key, and for no other.
+    const identity = { signing: generateKeyPair("Ed25519"), wrapping: generateKeyPair("X25519") };
+    const keys = {
+      signing: identity.signing.publicKey.toString("base64url"),
+      wrapping: identity.wrapping.publicKey.toString("base64url"),
+    };
+    const join = async (clientAuth: string) => {
+      const { challenge } = await host.master.challenge(ticket);
+      return host.master.join({
+        v: PROTOCOL_VERSION,
+        ticket,
+        challenge,
+        keys,
+        clientAuth,
+        signature: sign(
+          null,
+          joinStatement(ticket, challenge, keys, clientAuth),
+          privateKeyObject(identity.signing),
+        ).toString("base64url"),
+        capabilities: { sandbox: "none", slots: 1, memoryBytes: 1 << 30 },
+      });
+    };
+    await expect(join(generateClientAuthKeyPair().publicKey)).rejects.toMatchObject({
+      code: "ERR_TICKET",
+      message: "this join ticket was made for another worker's Tor client-authorization key",
+    });
+    await expect(join(key)).resolves.toMatchObject({ job: { id: spec.id } });
+    // Cancelled once its splits are sealed, so nothing still writes when the suite's folder goes.
+    while ((await admin("GET", `/admin/jobs/${spec.id}`)).body.state === "preparing") {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await admin("POST", `/admin/jobs/${spec.id}/cancel`);
   });
 });

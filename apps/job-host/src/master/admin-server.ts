@@ -28,10 +28,26 @@ export const createJobSchema = z.object({
 const clientAuthKey = z
   .string()
   .regex(/^[A-Z2-7]{52}$/, "expected a Tor client-authorization public key (52 base32 characters)");
-/** `count` tickets, or one ticket per worker's Tor client-authorization key. */
+/**
+ * `count` tickets, or one ticket per worker's Tor client-authorization key, or the hashes of
+ * tickets a board handed out, each with its worker's key.
+ */
 const ticketsSchema = z.union([
   z.object({ count: z.number().int().min(1).max(1000) }).strict(),
   z.object({ clientAuthKeys: z.array(clientAuthKey).min(1).max(1000) }).strict(),
+  z
+    .object({
+      ticketHashes: z
+        .array(
+          z.object({
+            hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hex digest"),
+            clientAuthKey,
+          }),
+        )
+        .min(1)
+        .max(1000),
+    })
+    .strict(),
 ]);
 
 export interface AdminServer {
@@ -176,6 +192,11 @@ async function handle(
   }
   if (action === "tickets" && method === "POST") {
     const body = parse(ticketsSchema, await readJson(req));
+    if ("ticketHashes" in body) {
+      return sendJson(res, 201, {
+        admitted: await master.admitTicketHashes(jobId, body.ticketHashes),
+      });
+    }
     const tickets =
       "count" in body
         ? await master.createTickets(jobId, body.count)

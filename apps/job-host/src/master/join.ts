@@ -84,6 +84,33 @@ export class JoinDesk {
     return tickets;
   }
 
+  /**
+   * Tickets another party made and handed out (a board): only their SHA-256 hashes reach the job
+   * host, each with the Tor client-authorization key of the worker it was given to.
+   */
+  async registerTicketHashes(
+    jobId: string,
+    tickets: readonly { hash: string; clientAuthKey: string }[],
+  ): Promise<number> {
+    for (const ticket of tickets) {
+      if (!/^[0-9a-f]{64}$/.test(ticket.hash)) {
+        throw new MasterError(
+          "ERR_BAD_MESSAGE",
+          "ticket hashes must be 64 hex characters (SHA-256)",
+        );
+      }
+    }
+    const known = await this.db.joinTicket.findMany({
+      where: { hash: { in: tickets.map((t) => t.hash) } },
+      select: { hash: true },
+    });
+    const fresh = tickets.filter((t) => !known.some((k) => k.hash === t.hash));
+    await this.db.joinTicket.createMany({
+      data: fresh.map((t) => ({ hash: t.hash, job: jobId, clientAuthKey: t.clientAuthKey })),
+    });
+    return fresh.length;
+  }
+
   async challenge(ticket: string): Promise<{ challenge: string; jobId: string }> {
     const row = await this.db.joinTicket.findUnique({ where: { hash: sha256(ticket) } });
     if (!row || row.usedAt) {

@@ -122,6 +122,22 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     return tickets;
   }
 
+  /**
+   * Admits the workers a board chose: their tickets' hashes, each bound to the worker's Tor
+   * client-authorization key (the onion lets those keys in). Hashes already known are skipped,
+   * so a job host that asks the board twice admits nobody twice.
+   * @returns how many were new.
+   */
+  async admitTicketHashes(
+    jobId: string,
+    tickets: readonly { hash: string; clientAuthKey: string }[],
+  ): Promise<number> {
+    await this.jobRow(jobId);
+    const added = await this.desk.registerTicketHashes(jobId, tickets);
+    this.emit("job", jobId);
+    return added;
+  }
+
   /** The job's host-side spec (with its paths). */
   async jobSpec(jobId: string): Promise<JobSpec> {
     return JSON.parse((await this.jobRow(jobId)).spec) as JobSpec;
