@@ -1,4 +1,5 @@
 // An onion service's ED25519-V3 key as ADD_ONION gives and takes it: its address, and a 0600 file that keeps it across restarts.
+import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { publicKeyFromScalar } from "./_ed25519.ts";
 import { readPrivateFile, writePrivateFile } from "./_private-file.ts";
@@ -24,6 +25,31 @@ export function serviceIdFromKeyBlob(keyBlob: string): string {
   }
   const expanded = Buffer.from(match[1] ?? "", "base64");
   return serviceIdFromPublicKey(publicKeyFromScalar(expanded.subarray(0, 32)));
+}
+
+/**
+ * A new onion service key, made here without tor: tor's expanded form of an Ed25519 key (the
+ * clamped SHA-512 of a random seed, then the hash's second half; rend-spec-v3 appendix A), so
+ * that a service's address is known before tor is asked to publish it.
+ */
+export function generateOnionKey(): OnionKeyFile {
+  const hash = createHash("sha512").update(randomBytes(32)).digest();
+  const scalar = hash.subarray(0, 32);
+  scalar[0] = (scalar[0] ?? 0) & 248;
+  scalar[31] = ((scalar[31] ?? 0) & 127) | 64;
+  const keyBlob = `ED25519-V3:${hash.toString("base64")}`;
+  return { serviceId: serviceIdFromKeyBlob(keyBlob), keyBlob };
+}
+
+/** The key in `path`, or a new one saved there (0600) on first use. */
+export async function loadOrCreateOnionKey(
+  path: string,
+): Promise<OnionKeyFile & { created: boolean }> {
+  const saved = await loadOnionKey(path);
+  if (saved) return { ...saved, created: false };
+  const made = generateOnionKey();
+  await saveOnionKey(path, made);
+  return { ...made, created: true };
 }
 
 /** Throws unless the key blob belongs to the service id tor reported. */
