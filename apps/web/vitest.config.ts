@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     environment: "node",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // The run's private Tor network (or one of its own when run alone), for the board-over-Tor test.
+    globalSetup: ["../../packages/tor/src/testnet/vitest-setup.ts"],
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

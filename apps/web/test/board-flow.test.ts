@@ -3,6 +3,7 @@
 import type { BoardDb } from "@tormr/db/board";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formClusters } from "../src/server/board/form-clusters.ts";
+import { banWorker, operatorStats, removeRequest } from "../src/server/board/operator.ts";
 import { postRequest } from "../src/server/board/post-request.ts";
 import { registerWorker } from "../src/server/board/register-worker.ts";
 import { cancelRequest, requestStatus } from "../src/server/board/request-status.ts";
@@ -186,5 +187,28 @@ describe("bad input is refused with a clear message, and nothing is stored", () 
       code: "ERR_TOKEN",
       message: "no worker has this token: register first",
     });
+  });
+});
+
+describe("the operator", () => {
+  it("bans a pseudonym (its seat goes, and it may not register or call again) and removes a request", async () => {
+    const posted = await postRequest(db, SETTINGS, requestFields({ size: 1 }));
+    const one = registration();
+    const worker = await registerWorker(db, SETTINGS, one.body);
+    await formClusters(db, SETTINGS);
+    await banWorker(db, one.pseudonym);
+    expect(await db.seat.count({ where: { worker: one.pseudonym } })).toBe(0);
+    await expect(pollAssignment(db, worker.token)).rejects.toMatchObject({
+      code: "ERR_BANNED",
+      status: 403,
+    });
+    await expect(registerWorker(db, SETTINGS, one.body)).rejects.toMatchObject({
+      code: "ERR_BANNED",
+    });
+    await removeRequest(db, posted.id);
+    expect(await db.request.count({ where: { id: posted.id } })).toBe(0);
+    await expect(removeRequest(db, posted.id)).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    const stats = await operatorStats(db);
+    expect(stats.workers.banned).toBe(1);
   });
 });

@@ -1,0 +1,139 @@
+// `tormr-board start`: the built board on 127.0.0.1, published as an onion service with a persistent key, until SIGINT or SIGTERM.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { watchDescriptorUpload } from "@tormr/tor/control/events";
+import { addOnion, delOnion } from "@tormr/tor/control/onion-service";
+import { loadOrCreateOnionKey } from "@tormr/tor/onion-key";
+import { attachTor, waitForBootstrap } from "@tormr/tor/tor-process";
+
+const APP = join(import.meta.dirname, "..", "..");
+const NEXT_BIN = createRequire(import.meta.url).resolve("next/dist/bin/next");
+
+export interface ServeOptions {
+  stateDir: string;
+  /** The loopback port Next listens on; 0 picks a free one. */
+  port: number;
+  /** tor's control port, or undefined for `--local` (loopback only, no onion). */
+  torControl: { host: string; port: number } | undefined;
+  registerBits?: number;
+  postBits?: number;
+  say: (line: string) => void;
+  /** Resolves when the board should stop. */
+  stopped: Promise<unknown>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function untilAnswers(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the board's server did not start:\n${log()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Runs the board until `stopped`; resolves with the exit code. */
+export async function serveBoard(options: ServeOptions): Promise<number> {
+  if (!existsSync(join(APP, ".next", "BUILD_ID"))) {
+    options.say("building the board (next build), once");
+    const built = spawnSync(process.execPath, [NEXT_BIN, "build"], {
+      cwd: APP,
+      stdio: "ignore",
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    });
+    if (built.status !== 0)
+      throw new Error("next build failed: run 'npm run build -w @tormr/web' to see why");
+  }
+  // The address is known before anything is published: stamps and pseudonyms are bound to it.
+  const key = await loadOrCreateOnionKey(join(options.stateDir, "onion-key.json"));
+  if (key.created)
+    options.say(`made a new onion key in ${join(options.stateDir, "onion-key.json")}: back it up`);
+  const port = options.port || (await freePort());
+  let output = "";
+  const next = spawn(process.execPath, [NEXT_BIN, "start", "-H", "127.0.0.1", "-p", String(port)], {
+    cwd: APP,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      NEXT_TELEMETRY_DISABLED: "1",
+      TORMR_BOARD_DB: join(options.stateDir, "board.db"),
+      TORMR_BOARD_ONION: key.serviceId,
+      ...(options.registerBits !== undefined
+        ? { TORMR_BOARD_REGISTER_BITS: String(options.registerBits) }
+        : {}),
+      ...(options.postBits !== undefined
+        ? { TORMR_BOARD_POST_BITS: String(options.postBits) }
+        : {}),
+    },
+  });
+  for (const stream of [next.stdout, next.stderr]) {
+    stream?.on("data", (chunk: Buffer) => {
+      output = `${output}${chunk.toString()}`.slice(-4000);
+    });
+  }
+  const exited = new Promise<number>((resolve) => next.once("exit", (code) => resolve(code ?? 1)));
+  let tor: Awaited<ReturnType<typeof attachTor>> | undefined;
+  try {
+    await untilAnswers(`http://127.0.0.1:${port}/`, next, () => output);
+    options.say(`serving on http://127.0.0.1:${port}`);
+    if (options.torControl) {
+      tor = await attachTor({
+        host: options.torControl.host,
+        controlPort: options.torControl.port,
+      });
+      await waitForBootstrap(tor.control, { timeoutMs: 300_000 });
+      const upload = await watchDescriptorUpload(tor.control, 120_000);
+      await addOnion(tor.control, {
+        keyBlob: key.keyBlob,
+        ports: [{ virtualPort: 80, target: port }],
+      });
+      await upload.uploaded(key.serviceId, { everywhere: true });
+      options.say(`onion: http://${key.serviceId}.onion`);
+    } else {
+      options.say(
+        `--local: not published; this board's address would be http://${key.serviceId}.onion`,
+      );
+    }
+    const lost = tor?.control.ended.then(
+      () => "tor's control connection closed, and the onion with it",
+    );
+    const why = await Promise.race([
+      options.stopped.then(() => undefined),
+      exited.then((code) => `the board's server exited (${code}):\n${output}`),
+      ...(lost ? [lost] : []),
+    ]);
+    if (why) {
+      options.say(`stopping: ${why}`);
+      return 1;
+    }
+    options.say("stopping");
+    return 0;
+  } finally {
+    if (tor) {
+      await delOnion(tor.control, key.serviceId).catch(() => {});
+      await tor.control.close();
+    }
+    if (next.exitCode === null) {
+      next.kill("SIGTERM");
+      await exited;
+    }
+  }
+}
