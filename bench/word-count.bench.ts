@@ -1,5 +1,5 @@
 // Word count through TorMR (JS job and Hadoop Streaming, sealed and not) against single-machine baselines, then sealing throughput and bucket compression.
-// Usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression] [--skip-tor]
+// Usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression] [--skip-tor] [--skip-board]
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +11,7 @@ import { type Dockerd, startDockerd } from "@tormr/sandbox/dockerd";
 import { z } from "zod";
 import { type Measurement, measure } from "./_measure.ts";
 import { compareWordCounts, readWordCounts, type WordCounts } from "./_word-counts.ts";
+import { boardBench } from "./board.bench.ts";
 import { compressionBench } from "./compression.ts";
 import { ensureCorpus, MiB } from "./corpus.ts";
 import { sealThroughputBench } from "./seal-throughput.ts";
@@ -37,6 +38,7 @@ const optionsSchema = z.object({
   "skip-crypto": z.boolean().default(false),
   "skip-compression": z.boolean().default(false),
   "skip-tor": z.boolean().default(false),
+  "skip-board": z.boolean().default(false),
   help: z.boolean().default(false),
 });
 
@@ -184,13 +186,14 @@ function printTable(results: Result[]): void {
   }
 }
 
-const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression] [--skip-tor]
+const USAGE = `usage: npm run bench [-- --quick | --mb <n>] [--keep] [--skip-crypto] [--skip-compression] [--skip-tor] [--skip-board]
   --quick             24 MB of input
   --mb <n>            n MB of input (default: every man and doc page)
   --keep              keep the outputs and logs
   --skip-crypto       skip the sealing throughput table
   --skip-compression  skip the bucket compression table (24 MB of the corpus and its map output)
-  --skip-tor          skip the Tor table (jobs over a private Tor network, direct, one raw onion stream)`;
+  --skip-tor          skip the Tor table (jobs over a private Tor network, direct, one raw onion stream)
+  --skip-board        skip the board table (autocannon: home page, heartbeats, registrations; 60 s each, 10 with --quick)`;
 
 function readOptions(): z.infer<typeof optionsSchema> | undefined {
   try {
@@ -202,6 +205,7 @@ function readOptions(): z.infer<typeof optionsSchema> | undefined {
         "skip-crypto": { type: "boolean" },
         "skip-compression": { type: "boolean" },
         "skip-tor": { type: "boolean" },
+        "skip-board": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -297,6 +301,9 @@ async function main(): Promise<void> {
   );
   console.log(`\n${overhead.join("\n")}`);
   if (tor) console.log(`\n${tor.join("\n")}`);
+  if (!options["skip-board"]) {
+    console.log(`\n${(await boardBench({ seconds: options.quick ? 10 : 60 })).join("\n")}`);
+  }
   if (mismatches.length > 0) console.log(`\n${mismatches.join("\n")}`);
   if (options.keep) console.log(`outputs and logs kept in ${work}`);
   else await rm(work, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // `tormr-board start`: the built board on 127.0.0.1, published as an onion service with a persistent key, until SIGINT or SIGTERM.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -23,6 +23,19 @@ export interface ServeOptions {
   say: (line: string) => void;
   /** Resolves when the board should stop. */
   stopped: Promise<unknown>;
+}
+
+/** No build yet, or a source file newer than it: a stale build would serve old code. */
+async function buildIsStale(): Promise<boolean> {
+  const built = await stat(join(APP, ".next", "BUILD_ID")).catch(() => undefined);
+  if (!built) return true;
+  const entries = await readdir(join(APP, "src"), { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const info = await stat(join(entry.parentPath, entry.name));
+    if (info.mtimeMs > built.mtimeMs) return true;
+  }
+  return false;
 }
 
 async function freePort(): Promise<number> {
@@ -52,8 +65,8 @@ async function untilAnswers(url: string, child: ChildProcess, log: () => string)
 
 /** Runs the board until `stopped`; resolves with the exit code. */
 export async function serveBoard(options: ServeOptions): Promise<number> {
-  if (!existsSync(join(APP, ".next", "BUILD_ID"))) {
-    options.say("building the board (next build), once");
+  if (await buildIsStale()) {
+    options.say("building the board (next build)");
     const built = spawnSync(process.execPath, [NEXT_BIN, "build"], {
       cwd: APP,
       stdio: "ignore",

@@ -69,8 +69,12 @@ const boardErrors = t.middleware(async ({ next }) => {
 export const createRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Anyone; rate-limited per token (or as one anonymous bucket), so flooding costs stamps and time. */
+/**
+ * Anyone. Calls with a token are rate-limited per token and procedure; calls without one (posting,
+ * registering) are paid for with a stamp instead, which one shared bucket would only turn into a
+ * board-wide cap.
+ */
 export const publicProcedure = t.procedure.use(boardErrors).use(async ({ ctx, path, next }) => {
-  ctx.limiter.take(`${path}:${ctx.token ?? "anonymous"}`);
+  if (ctx.token !== undefined) ctx.limiter.take(`${path}:${ctx.token}`);
   return next();
 });

@@ -1,0 +1,169 @@
+// The board under load (autocannon on loopback): the home page, worker heartbeats and registrations, each against a bare node:http route measured in the same run.
+// Alone: node --import tsx bench/board.bench.ts [--seconds <n>]
+import { sign } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { deriveBoardIdentity } from "@tormr/crypto/board-identity";
+import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
+import { mintStamp } from "@tormr/crypto/stamp";
+import { registrationStatement } from "@tormr/protocol/board-api";
+import { PROTOCOL_VERSION } from "@tormr/protocol/version";
+import { base32Encode } from "@tormr/tor/base32";
+import autocannon from "autocannon";
+import { serveBoard } from "../apps/web/src/cli/serve.ts";
+
+const CONNECTIONS = 10;
+
+interface Row {
+  name: string;
+  requests: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+function registrationBody(board: string) {
+  const identity = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, board);
+  const keys = {
+    signing: identity.signing.publicKey.toString("base64url"),
+    wrapping: identity.wrapping.publicKey.toString("base64url"),
+    clientAuth: base32Encode(identity.clientAuth.publicKey).toUpperCase(),
+  };
+  const stamp = mintStamp(`${board}/register`, 0);
+  const signature = sign(
+    null,
+    registrationStatement(board, stamp, keys),
+    privateKeyObject(identity.signing),
+  ).toString("base64url");
+  return JSON.stringify({
+    v: PROTOCOL_VERSION,
+    keys,
+    capabilities: { memoryMb: 1024, sandbox: "bwrap", slots: 1 },
+    stamp,
+    signature,
+  });
+}
+
+async function load(
+  name: string,
+  seconds: number,
+  options: Omit<autocannon.Options, "duration" | "connections">,
+): Promise<Row> {
+  console.error(`bench: board, ${name} for ${seconds} s ...`);
+  const result = await autocannon({ ...options, duration: seconds, connections: CONNECTIONS });
+  return {
+    name,
+    requests: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+/** The table's lines: req/s, p99 and errors of each route, and its ratio to the bare route. */
+export async function boardBench(options: { seconds: number }): Promise<string[]> {
+  const stateDir = await mkdtemp(join(tmpdir(), "tormr-bench-board-"));
+  let announce: (url: string) => void = () => {};
+  const url = new Promise<string>((resolve) => {
+    announce = resolve;
+  });
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  let board = "";
+  const serving = serveBoard({
+    stateDir,
+    port: 0,
+    torControl: undefined,
+    registerBits: 0,
+    postBits: 0,
+    stopped,
+    say: (line) => {
+      const served = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (served) announce(served[1] as string);
+      const address = /address would be http:\/\/([a-z2-7]{56})\.onion/.exec(line);
+      if (address) board = address[1] as string;
+    },
+  });
+  const bare = createServer((_req, res) => res.end("ok"));
+  await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+  const bareUrl = `http://127.0.0.1:${(bare.address() as { port: number }).port}/`;
+  try {
+    const base = await url;
+    while (!board) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Workers to heartbeat as: real ones, each under the per-token rate limit.
+    const tokens: string[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const res = await fetch(`${base}/api/trpc/worker.register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: registrationBody(board),
+      });
+      const body = (await res.json()) as { result?: { data: { token: string } } };
+      if (!body.result)
+        throw new Error(`the board refused a registration: ${JSON.stringify(body)}`);
+      tokens.push(body.result.data.token);
+    }
+    const bodies = Array.from({ length: 40_000 }, () => registrationBody(board));
+    let nextToken = 0;
+    let nextBody = 0;
+    const rows = [
+      await load("bare node:http route", options.seconds, { url: bareUrl }),
+      await load("home page", options.seconds, { url: `${base}/` }),
+      await load("worker heartbeat (2000 workers)", options.seconds, {
+        url: `${base}/api/trpc/worker.heartbeat`,
+        requests: [
+          {
+            method: "POST",
+            setupRequest: (request) => ({
+              ...request,
+              headers: {
+                "content-type": "application/json",
+                authorization: `Bearer ${tokens[nextToken++ % tokens.length]}`,
+              },
+              body: "{}",
+            }),
+          },
+        ],
+      }),
+      await load("registration (0-bit stamps)", options.seconds, {
+        url: `${base}/api/trpc/worker.register`,
+        requests: [
+          {
+            method: "POST",
+            setupRequest: (request) => ({
+              ...request,
+              headers: { "content-type": "application/json" },
+              body: bodies[nextBody++ % bodies.length],
+            }),
+          },
+        ],
+      }),
+    ];
+    const bareRate = rows[0]?.requests ?? 1;
+    return [
+      `Board (next start on 127.0.0.1, ${CONNECTIONS} connections, ${options.seconds} s each; targets: home >= 0.20x, heartbeats >= 0.25x, p99 < 100 ms, 0 errors):`,
+      `  ${"route".padEnd(34)} ${"req/s".padStart(8)} ${"x bare".padStart(7)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)} ${"non-2xx".padStart(8)}`,
+      ...rows.map(
+        (row) =>
+          `  ${row.name.padEnd(34)} ${row.requests.toFixed(0).padStart(8)} ${(row.requests / bareRate).toFixed(2).padStart(7)} ` +
+          `${String(row.p99).padStart(7)} ${String(row.errors).padStart(7)} ${String(row.non2xx).padStart(8)}`,
+      ),
+      "  (registrations past the first 40000 reuse stamps, and are refused: non-2xx counts them)",
+    ];
+  } finally {
+    stop();
+    await serving;
+    bare.close();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { seconds: { type: "string" } } });
+  console.log((await boardBench({ seconds: Number(values.seconds ?? 60) })).join("\n"));
+}
