@@ -2,7 +2,13 @@
 import { sign, verify } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { deriveBoardIdentity, keyPairFromSecret } from "./board-identity.ts";
-import { generateKeyPair, privateKeyObject, pseudonymOf, publicKeyObject } from "./keys.ts";
+import {
+  generateKeyPair,
+  privateKeyObject,
+  pseudonymOf,
+  publicKeyObject,
+  verifyEd25519,
+} from "./keys.ts";
 
 const BOARD_A = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd";
 const BOARD_B = "a".repeat(56);
@@ -31,6 +37,13 @@ describe("deriveBoardIdentity", () => {
     expect(verify(null, message, publicKeyObject("Ed25519", signing.publicKey), signature)).toBe(
       true,
     );
+    // verifyEd25519 agrees, and says no (never throws) for anything malformed.
+    const x = signing.publicKey.toString("base64url");
+    const b64 = signature.toString("base64url");
+    expect(verifyEd25519(x, message, b64)).toBe(true);
+    expect(verifyEd25519(x, Buffer.from("other"), b64)).toBe(false);
+    expect(verifyEd25519("short", message, b64)).toBe(false);
+    expect(verifyEd25519(x, message, "!!")).toBe(false);
   });
 
   it("matches node's own key generation for the same secret (a second implementation)", () => {

@@ -5,6 +5,7 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  verify,
 } from "node:crypto";
 import { CryptoError } from "./errors.ts";
 
@@ -72,4 +73,20 @@ export function pseudonymOf(ed25519PublicKey: Uint8Array): string {
   const x = Buffer.from(ed25519PublicKey).toString("base64url");
   const canonical = `{"crv":"Ed25519","kty":"OKP","x":"${x}"}`;
   return createHash("sha256").update(canonical).digest("base64url");
+}
+
+/**
+ * Whether `signature` (base64url) is an Ed25519 signature of `message` by `publicKey` (base64url,
+ * RFC 8037 `x`). A malformed key or signature is simply not valid: callers say one thing for all.
+ */
+export function verifyEd25519(publicKey: string, message: Uint8Array, signature: string): boolean {
+  try {
+    const key = createPublicKey({
+      key: { kty: "OKP", crv: "Ed25519", x: publicKey },
+      format: "jwk",
+    });
+    return verify(null, message, key, Buffer.from(signature, "base64url"));
+  } catch {
+    return false;
+  }
 }

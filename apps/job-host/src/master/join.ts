@@ -1,6 +1,6 @@
 // Step 3 of the protocol: one-time tickets, the challenge a joining worker signs with its Ed25519 key, and its session.
-import { createHash, createPublicKey, randomBytes, verify } from "node:crypto";
-import { pseudonymOf } from "@tormr/crypto/keys";
+import { createHash, randomBytes } from "node:crypto";
+import { pseudonymOf, verifyEd25519 } from "@tormr/crypto/keys";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { type JoinRequest, joinStatement } from "@tormr/protocol/worker-api";
 import { MasterError } from "./master-error.ts";
@@ -19,22 +19,13 @@ export function verifyJoin(request: JoinRequest): string {
       "keys.signing and keys.wrapping must be 32-byte public keys",
     );
   }
-  let ok = false;
-  try {
-    const key = createPublicKey({
-      key: { kty: "OKP", crv: "Ed25519", x: request.keys.signing },
-      format: "jwk",
-    });
-    ok = verify(
-      null,
-      joinStatement(request.ticket, request.challenge, request.keys, request.clientAuth),
-      key,
-      Buffer.from(request.signature, "base64url"),
-    );
-  } catch {
-    ok = false;
-  }
-  if (!ok)
+  const statement = joinStatement(
+    request.ticket,
+    request.challenge,
+    request.keys,
+    request.clientAuth,
+  );
+  if (!verifyEd25519(request.keys.signing, statement, request.signature))
     throw new MasterError("ERR_SIGNATURE", "the join signature does not verify with keys.signing");
   return pseudonymOf(signing);
 }

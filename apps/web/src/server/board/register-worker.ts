@@ -1,6 +1,5 @@
 // A volunteer registers with the board: its per-board keys, proven by a signature, paid for with a stamp.
-import { createPublicKey, verify } from "node:crypto";
-import { pseudonymOf } from "@tormr/crypto/keys";
+import { pseudonymOf, verifyEd25519 } from "@tormr/crypto/keys";
 import type { BoardDb } from "@tormr/db/board";
 import { registerRequestSchema, registrationStatement } from "@tormr/protocol/board-api";
 import { BoardError } from "./errors.ts";
@@ -18,15 +17,6 @@ export interface Registered {
   token: string;
 }
 
-function signatureValid(signing: string, statement: Buffer, signature: string): boolean {
-  try {
-    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: signing }, format: "jwk" });
-    return verify(null, statement, key, Buffer.from(signature, "base64url"));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Registers (or re-registers, after a restart) a worker. Its pseudonym is the thumbprint of its
  * per-board signing key. A re-registration keeps the worker's first epoch and its seat, if it has
@@ -41,7 +31,7 @@ export async function registerWorker(
 ): Promise<Registered> {
   const request = parseInput(registerRequestSchema, input);
   const statement = registrationStatement(settings.onion, request.stamp, request.keys);
-  if (!signatureValid(request.keys.signing, statement, request.signature)) {
+  if (!verifyEd25519(request.keys.signing, statement, request.signature)) {
     throw new BoardError(
       "ERR_TOKEN",
       "the registration signature does not verify with keys.signing",
