@@ -1,6 +1,7 @@
 // What the board's operator may do: look at coarse numbers, remove a request, ban a pseudonym. Plain functions, for tormr-board.
 import type { BoardDb } from "@tormr/db/board";
 import { BoardError } from "./errors.ts";
+import { freeSeats } from "./free-seats.ts";
 
 export interface OperatorStats {
   requests: Record<string, number>;
@@ -24,13 +25,8 @@ export async function operatorStats(db: BoardDb): Promise<OperatorStats> {
 
 /** Deletes a request and frees its seats' workers. @throws BoardError ERR_NOT_FOUND. */
 export async function removeRequest(db: BoardDb, id: string): Promise<void> {
-  const seats = await db.seat.findMany({ where: { request: id }, select: { worker: true } });
   const [, , removed] = await db.$transaction([
-    db.seat.deleteMany({ where: { request: id } }),
-    db.worker.updateMany({
-      where: { pseudonym: { in: seats.map((s) => s.worker) }, state: "seated" },
-      data: { state: "available", availableSince: new Date() },
-    }),
+    ...(await freeSeats(db, id)),
     db.request.deleteMany({ where: { id } }),
   ]);
   if (removed.count === 0) throw new BoardError("ERR_NOT_FOUND", `no request with id '${id}'`);

@@ -1,6 +1,7 @@
 // A request seen through its status link: its state and counts, never its workers; and cancelling it.
 import type { BoardDb } from "@tormr/db/board";
 import { BoardError } from "./errors.ts";
+import { freeSeats } from "./free-seats.ts";
 import { hashSecret } from "./secrets.ts";
 
 export interface RequestStatus {
@@ -75,16 +76,8 @@ export async function cancelRequest(
   if (request.state !== "waiting" && request.state !== "formed") {
     throw new BoardError("ERR_CONFLICT", `this request is ${request.state} already`);
   }
-  const seats = await db.seat.findMany({
-    where: { request: request.id },
-    select: { worker: true },
-  });
   await db.$transaction([
-    db.seat.deleteMany({ where: { request: request.id } }),
-    db.worker.updateMany({
-      where: { pseudonym: { in: seats.map((s) => s.worker) }, state: "seated" },
-      data: { state: "available", availableSince: new Date() },
-    }),
+    ...(await freeSeats(db, request.id)),
     db.request.update({
       where: { id: request.id },
       data: { state: "cancelled" },
