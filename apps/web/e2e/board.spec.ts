@@ -6,10 +6,10 @@ import { registerWorker } from "../src/server/board/register-worker.ts";
 import { boardSettings } from "../src/server/board/settings.ts";
 import { pollAssignment } from "../src/server/board/worker-calls.ts";
 import { registration } from "../test/board-helpers.ts";
-import { BOARD_ONION } from "./global-setup.ts";
 
 const board = () => process.env.BOARD_URL as string;
-const SETTINGS = boardSettings({ onion: BOARD_ONION, registerBits: 8, postBits: 8 });
+const onion = () => process.env.BOARD_ONION as string;
+const settings = () => boardSettings({ onion: onion(), registerBits: 8, postBits: 8 });
 const HOST = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion";
 
 /** Fails the test if the page asks anything of another origin. */
@@ -53,7 +53,7 @@ test("a request is posted through the form, forms when workers register, and ano
   try {
     const workers = [];
     for (let i = 0; i < 2; i++)
-      workers.push(await registerWorker(db, SETTINGS, registration().body));
+      workers.push(await registerWorker(db, settings(), registration({ board: onion() }).body));
     await expect(async () => {
       await page.goto(statusUrl);
       await expect(page.locator("#state")).toHaveText("Cluster formed", { timeout: 1000 });
@@ -102,7 +102,7 @@ test("every page sends the privacy headers and sets no cookie", async ({ request
 });
 
 test("the worker API answers over HTTP, and refuses a bad token with 401", async ({ request }) => {
-  const one = registration();
+  const one = registration({ board: onion() });
   const registered = await request.post(`${board()}/api/trpc/worker.register`, { data: one.body });
   expect(registered.status()).toBe(200);
   const body = (await registered.json()) as {

@@ -37,17 +37,20 @@ export async function boardDb(): Promise<{ db: BoardDb; dir: string; cleanup(): 
 export const stamp = (action: "register" | "post") => mintStamp(stampResource(SETTINGS, action), 8);
 
 /** A registration request as a worker would send it, signed with its per-board key. */
-export function registration(options: { memoryMb?: number; sandbox?: "docker" | "bwrap" } = {}) {
-  const board = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, BOARD_ONION);
+export function registration(
+  options: { memoryMb?: number; sandbox?: "docker" | "bwrap"; board?: string } = {},
+) {
+  const onion = options.board ?? BOARD_ONION;
+  const board = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, onion);
   const keys = {
     signing: board.signing.publicKey.toString("base64url"),
     wrapping: board.wrapping.publicKey.toString("base64url"),
     clientAuth: base32Encode(board.clientAuth.publicKey).toUpperCase(),
   };
-  const workStamp = stamp("register");
+  const workStamp = mintStamp(`${onion}/register`, 8);
   const signature = sign(
     null,
-    registrationStatement(BOARD_ONION, workStamp, keys),
+    registrationStatement(onion, workStamp, keys),
     privateKeyObject(board.signing),
   ).toString("base64url");
   return {

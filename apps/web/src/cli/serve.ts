@@ -2,10 +2,10 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readdir, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { watchDescriptorUpload } from "@tormr/tor/control/events";
 import { addOnion, delOnion } from "@tormr/tor/control/onion-service";
+import { freePorts } from "@tormr/tor/free-ports";
 import { loadOrCreateOnionKey } from "@tormr/tor/onion-key";
 import { attachTor, waitForBootstrap } from "@tormr/tor/tor-process";
 
@@ -36,14 +36,6 @@ async function buildIsStale(): Promise<boolean> {
     if (info.mtimeMs > built.mtimeMs) return true;
   }
   return false;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function untilAnswers(url: string, child: ChildProcess, log: () => string): Promise<void> {
@@ -79,7 +71,7 @@ export async function serveBoard(options: ServeOptions): Promise<number> {
   const key = await loadOrCreateOnionKey(join(options.stateDir, "onion-key.json"));
   if (key.created)
     options.say(`made a new onion key in ${join(options.stateDir, "onion-key.json")}: back it up`);
-  const port = options.port || (await freePort());
+  const port = options.port || ((await freePorts(1))[0] as number);
   let output = "";
   const next = spawn(process.execPath, [NEXT_BIN, "start", "-H", "127.0.0.1", "-p", String(port)], {
     cwd: APP,
