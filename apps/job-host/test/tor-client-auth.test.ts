@@ -5,8 +5,15 @@ import { fetchThroughSocks } from "@tormr/tor/socks5-connect";
 import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
 import { describe, expect, it } from "vitest";
 import { adminClient, startWorkerProcess, TORMR_WORKER, waitForJob } from "./cluster-helpers.ts";
-import { fixture, jobSpec, readParts, wordCountOracle } from "./helpers.ts";
-import { hostEvents, startTorHost, torSuite, until, workerTorFlags } from "./tor-helpers.ts";
+import { readParts, wordCountOracle } from "./helpers.ts";
+import {
+  hostEvents,
+  startTorHost,
+  torSuite,
+  until,
+  wordCountJob,
+  workerTorFlags,
+} from "./tor-helpers.ts";
 
 const suite = torSuite({ name: "tor-auth", tors: 3, input: [2, 20_000, 43] });
 
@@ -43,13 +50,7 @@ describe("client authorization on the worker onion", () => {
       AddedTestnetClient,
     ];
     const admin = adminClient(started);
-    const spec = jobSpec({
-      inputs: [w.input],
-      output: join(w.dir, "out"),
-      task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
-      files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
-      numReduceTasks: 2,
-    });
+    const spec = wordCountJob(w);
     // The known worker's key, as the board (or its volunteer) would hand it over before it joins.
     const knownKey = await loadOrCreateClientAuthKey(
       join(dir, "known", "config", "tor-client-auth.json"),

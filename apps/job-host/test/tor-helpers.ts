@@ -12,7 +12,7 @@ import {
   startHostProcess,
   type WorkerProcess,
 } from "./cluster-helpers.ts";
-import { type Workspace, workspace } from "./helpers.ts";
+import { fixture, jobSpec, type Workspace, workspace } from "./helpers.ts";
 
 /** Tor is slower to notice than loopback: heartbeats stay quick, silence is judged over seconds. */
 export const TOR_HOST = ["--heartbeat-ms", "500", "--timeout-ms", "15000", "--poll-ms", "2000"];
@@ -106,4 +106,15 @@ export function torSuite(options: {
     suite.w?.cleanup();
   });
   return suite;
+}
+
+/** The Python word count over the suite's input, with 2 reducers, into `<input dir>/out`. */
+export function wordCountJob(w: Workspace) {
+  return jobSpec({
+    inputs: [w.input],
+    output: join(w.dir, "out"),
+    task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
+    files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+    numReduceTasks: 2,
+  });
 }

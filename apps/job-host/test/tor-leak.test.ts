@@ -8,8 +8,8 @@ import { createInterface } from "node:readline";
 import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminClient, TORMR_WORKER, waitForJob } from "./cluster-helpers.ts";
-import { fixture, jobSpec, readParts, wordCountOracle } from "./helpers.ts";
-import { torSuite } from "./tor-helpers.ts";
+import { readParts, wordCountOracle } from "./helpers.ts";
+import { torSuite, wordCountJob } from "./tor-helpers.ts";
 
 /** One network system call with a socket address, as strace -f printed it. */
 interface Destination {
@@ -83,13 +83,7 @@ describe("a Tor-mode worker under strace -f", () => {
     const { w, dir, tors, host: started } = suite;
     const tor = (tors[1] as AddedTestnetClient).client;
     const admin = adminClient(started);
-    const spec = jobSpec({
-      inputs: [w.input],
-      output: join(w.dir, "out"),
-      task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
-      files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
-      numReduceTasks: 2,
-    });
+    const spec = wordCountJob(w);
     const { jobId, tickets } = await admin.createJob(spec, 1);
     const log = join(dir, "strace.log");
     const worker = traced(
