@@ -1,5 +1,6 @@
 // The board in Chromium, with JavaScript off (Tor Browser's Safest) and on: post, form, status, cancel, bad input; nothing from elsewhere.
 import { execSync } from "node:child_process";
+import { join } from "node:path";
 import { expect, type Page, test } from "@playwright/test";
 import { openBoardDb } from "@tormr/db/board";
 import { registerWorker } from "../src/server/board/register-worker.ts";
@@ -21,6 +22,16 @@ function sameOriginOnly(page: Page): string[] {
   return foreign;
 }
 
+/**
+ * Saves a full-page screenshot as a test artifact, under one fixed folder per project
+ * (e2e-results/screenshots/javascript-off/home.png, ...), so that people can look at them.
+ */
+async function screenshot(page: Page, name: string) {
+  const { project } = test.info();
+  const path = join(project.outputDir, "screenshots", project.name, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+}
+
 /** Fills the post form; the stamp comes from running the command the page shows, as a requester would. */
 async function postRequest(page: Page, fields: { title: string; size: string; onion?: string }) {
   await page.goto(`${board()}/post`);
@@ -39,13 +50,14 @@ test("a request is posted through the form, forms when workers register, and ano
   const foreign = sameOriginOnly(page);
   await page.goto(board());
   await expect(page.locator("h1")).toHaveText("MapReduce for people who must not be seen");
-  await page.screenshot({ path: info.outputPath("home.png"), fullPage: true });
+  await screenshot(page, "home");
 
   await page.goto(`${board()}/post`);
-  await page.screenshot({ path: info.outputPath("post.png"), fullPage: true });
+  await screenshot(page, "post");
   await postRequest(page, { title: `Word count (${info.project.name})`, size: "2" });
   await expect(page).toHaveURL(/\/status\/[A-Za-z0-9_-]{43}\?posted=1$/);
   await expect(page.locator("#state")).toHaveText("Waiting for volunteers");
+  await screenshot(page, "status-waiting");
   const statusUrl = page.url().replace(/\?posted=1$/, "");
 
   // Two workers register (through the board's logic, on its own database file).
@@ -58,7 +70,7 @@ test("a request is posted through the form, forms when workers register, and ano
       await page.goto(statusUrl);
       await expect(page.locator("#state")).toHaveText("Cluster formed", { timeout: 1000 });
     }).toPass({ timeout: 20_000 });
-    await page.screenshot({ path: info.outputPath("status-formed.png"), fullPage: true });
+    await screenshot(page, "status-formed");
     for (const worker of workers) {
       const assignment = await pollAssignment(db, worker.token);
       expect(assignment?.jobHost).toBe(`http://${HOST}`);
@@ -73,6 +85,7 @@ test("a request is posted through the form, forms when workers register, and ano
   await expect(page.locator("#state")).toHaveText("Waiting for volunteers");
   await page.click("button.danger");
   await expect(page.locator("#state")).toHaveText("Cancelled");
+  await screenshot(page, "status-cancelled");
   expect(foreign).toEqual([]);
 });
 
@@ -81,15 +94,34 @@ test("bad input is refused beside its field, and what was typed stays", async ({
   await postRequest(page, { title: "Bad onion", size: "2", onion: "expyuzz4wqqyqhjn.onion" });
   await expect(page.locator("#onion-error")).toContainText("expected 56 base32 characters, got 16");
   await expect(page.locator("#title")).toHaveValue("Bad onion");
+  await screenshot(page, "post-bad-onion");
   await postRequest(page, { title: "Too many", size: "65" });
   await expect(page.locator("#size-error")).toHaveText("size: at most 64 workers");
   await page.goto(`${board()}/status/${"A".repeat(43)}`);
   await expect(page.locator("h1")).toHaveText("No such request");
+  await screenshot(page, "status-unknown");
+  expect(foreign).toEqual([]);
+});
+
+test("the volunteer page shows how to join this board, by its own onion", async ({ page }) => {
+  const foreign = sameOriginOnly(page);
+  await page.goto(board());
+  await page.click("header nav >> text=Volunteer");
+  await expect(page).toHaveURL(`${board()}/volunteer`);
+  await expect(page.locator("h1")).toHaveText("Volunteer a worker");
+  await expect(page.locator("#join-command")).toHaveText(
+    `tormr-worker start --board http://${onion()}.onion`,
+  );
+  for (const words of ["different pseudonym on each board", "no network", "Ctrl-C"])
+    await expect(page.locator("main")).toContainText(words);
+  await screenshot(page, "volunteer");
+  await page.setViewportSize({ width: 400, height: 800 });
+  await screenshot(page, "volunteer-narrow");
   expect(foreign).toEqual([]);
 });
 
 test("every page sends the privacy headers and sets no cookie", async ({ request }) => {
-  for (const path of ["/", "/post", `/status/${"A".repeat(43)}`]) {
+  for (const path of ["/", "/post", "/volunteer", `/status/${"A".repeat(43)}`]) {
     const response = await request.get(`${board()}${path}`);
     const headers = response.headers();
     expect(headers["content-security-policy"]).toMatch(

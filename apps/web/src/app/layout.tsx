@@ -14,17 +14,22 @@ export default function RootLayout({ children }: { children: ReactNode }) {
     <html lang="en">
       <body>
         <header className="site">
-          <a className="name" href="/">
-            TorMR board
-          </a>
-          <nav>
-            <a href="/post">Request a cluster</a>
-            <a href="/#volunteer">Volunteer</a>
-          </nav>
+          <div className="frame">
+            <a className="name" href="/">
+              TorMR board
+            </a>
+            <nav>
+              <a href="/post">Request a cluster</a>
+              <a href="/volunteer">Volunteer</a>
+            </nav>
+          </div>
         </header>
         <main>{children}</main>
-        <footer className="site muted">
-          This board keeps no IP address, sets no tracking cookie, and loads nothing from elsewhere.
+        <footer className="site">
+          <p className="frame">
+            This board keeps no IP address, sets no tracking cookie, and loads nothing from
+            elsewhere.
+          </p>
         </footer>
       </body>
     </html>
