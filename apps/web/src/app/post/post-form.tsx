@@ -63,15 +63,19 @@ export function PostForm({ stampCommand, bits }: { stampCommand: string; bits: n
           <FieldError state={state} field="sandbox" />
         </div>
       </div>
-      <label htmlFor="stamp">Stamp</label>
-      <input id="stamp" name="stamp" autoComplete="off" defaultValue={value("stamp")} />
-      <p className="hint">
-        Posting costs a little work ({bits} bits), so that nobody can flood the board. Run this, and
-        paste what it prints:
-      </p>
-      <pre>{stampCommand}</pre>
-      <FieldError state={state} field="stamp" />
-      <button type="submit">Post the request</button>
+      <div className="field-stamp">
+        <label htmlFor="stamp">Stamp</label>
+        <p className="hint">
+          Posting costs a little work ({bits} bits), so that nobody can flood the board. Run this,
+          and paste what it prints:
+        </p>
+        <pre>{stampCommand}</pre>
+        <input id="stamp" name="stamp" autoComplete="off" defaultValue={value("stamp")} />
+        <FieldError state={state} field="stamp" />
+      </div>
+      <div className="actions">
+        <button type="submit">Post the request</button>
+      </div>
     </form>
   );
 }
