@@ -9,7 +9,13 @@ import { hashSecret } from "../src/server/board/secrets.ts";
 import { boardSettings } from "../src/server/board/settings.ts";
 import { BOARD_ONION, boardDb, HOST_ONION, registration, requestFields } from "./board-helpers.ts";
 
-const SETTINGS = boardSettings({ onion: BOARD_ONION, registerBits: 8, postBits: 8, pollMs: 1_000 });
+const SETTINGS = boardSettings({
+  onion: BOARD_ONION,
+  registerBits: 8,
+  postBits: 8,
+  pollMs: 1_000,
+  trustOnions: true,
+});
 
 let db: BoardDb;
 let cleanup: () => Promise<void>;
@@ -89,6 +95,30 @@ describe("the board API", () => {
       message: "no worker has this token: register first",
     });
     await expect(caller().request.status()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("says what the board is, and refuses to verify a request with no tor to fetch its challenge", async () => {
+    expect(await caller().board.info()).toEqual({
+      v: 2,
+      onion: BOARD_ONION,
+      registerBits: 8,
+      postBits: 8,
+    });
+    const verifying = { ...SETTINGS, trustOnions: false };
+    const posted = await createCaller(
+      createContextInner({ db, settings: verifying, token: undefined, limiter }),
+    ).request.post(requestFields({ size: 1 }));
+    const host = createCaller(
+      createContextInner({ db, settings: verifying, token: posted.statusToken, limiter }),
+    );
+    await expect(host.request.verify()).rejects.toMatchObject({ code: "CONFLICT" });
+    // Without a verifier (no tor), the board offers no key to let in, and cannot verify.
+    expect(await host.request.attach()).toMatchObject({ requestId: posted.id, clientAuth: null });
+    const refused = await host.request.verify().catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: "PRECONDITION_FAILED",
+      message: expect.stringMatching(/no tor to fetch challenges/),
+    });
   });
 
   it("refuses a caller over its rate with TOO_MANY_REQUESTS saying when to try again", async () => {

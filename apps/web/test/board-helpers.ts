@@ -18,8 +18,19 @@ export const BOARD_ONION = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4ps
 /** Another valid v3 address (of a fresh key), for the job host. */
 export const HOST_ONION = serviceIdFromPublicKey(generateKeyPair("Ed25519").publicKey);
 
-/** Settings whose stamps cost 8 bits: a few hundred hashes, so tests stay fast. */
-export const SETTINGS = boardSettings({ onion: BOARD_ONION, registerBits: 8, postBits: 8 });
+/**
+ * Settings whose stamps cost 8 bits (a few hundred hashes, so tests stay fast), on a board that
+ * takes onions on trust: the challenge through Tor has its own tests (board-attach, the Tor e2e).
+ */
+export const SETTINGS = boardSettings({
+  onion: BOARD_ONION,
+  registerBits: 8,
+  postBits: 8,
+  trustOnions: true,
+});
+
+/** The same board, verifying every request's onion before it forms. */
+export const VERIFYING = boardSettings({ ...SETTINGS, trustOnions: false });
 
 export async function boardDb(): Promise<{ db: BoardDb; dir: string; cleanup(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "tormr-board-"));

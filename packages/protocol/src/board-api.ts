@@ -65,3 +65,89 @@ export const pollResponseSchema = z.object({
   state: z.enum(["waiting", "assigned"]),
   assignment: assignmentSchema.optional(),
 });
+
+// Requesters' and job hosts' calls, each authorized by the request's status token.
+
+/** A request as its status link shows it; `verified` once its job host proved the onion is its own. */
+export const requestStatusSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  size: z.number().int().positive(),
+  state: z.enum(["waiting", "formed", "finished", "cancelled", "expired"]),
+  verified: z.boolean(),
+  seated: z.number().int().nonnegative(),
+  expiresAt: z.string(),
+});
+export type BoardRequestStatus = z.infer<typeof requestStatusSchema>;
+
+export const postResponseSchema = z.object({
+  id: z.string(),
+  statusToken: z.string(),
+  statusPath: z.string(),
+  expiresAt: z.string(),
+});
+
+/**
+ * What a job host attaching to its request serves, and to whom: the challenge at
+ * `challengePath(id)` on its worker onion, to a client holding `clientAuth` (the board's own
+ * key; null when the board takes onions on trust and never fetches).
+ */
+export const attachResponseSchema = z.object({
+  requestId: z.string(),
+  challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  clientAuth: z
+    .string()
+    .regex(/^[A-Z2-7]{52}$/)
+    .nullable(),
+});
+export type BoardAttachment = z.infer<typeof attachResponseSchema>;
+
+/** Where the board fetches a request's challenge on its job host's onion. */
+export function challengePath(requestId: string): string {
+  return `/.well-known/tormr-board/${encodeURIComponent(requestId)}`;
+}
+
+export const clusterMemberSchema = z.object({
+  pseudonym: z.string(),
+  keys: boardWorkerKeysSchema,
+  /** SHA-256 (hex) of the ticket the board gave this worker: the job host admits exactly these. */
+  ticketHash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type BoardClusterMember = z.infer<typeof clusterMemberSchema>;
+export const clusterResponseSchema = z.array(clusterMemberSchema);
+
+export const replaceRequestSchema = z.object({
+  /** The tickets (by hash) of the members the job host lost: their seats go to other workers. */
+  ticketHashes: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/))
+    .min(1)
+    .max(1024),
+});
+
+export const okSchema = z.object({ ok: z.literal(true) });
+
+/** A status link, `http://<board>.onion/status/<token>`: the board's URL and the token. */
+export function parseStatusLink(link: string): { board: string; token: string } {
+  let url: URL;
+  try {
+    url = new URL(link.trim());
+  } catch {
+    throw new Error("expected a status link such as http://<board>.onion/status/<token>");
+  }
+  const match = /^\/status\/([A-Za-z0-9_-]{43})\/?$/.exec(url.pathname);
+  if (url.protocol !== "http:" || !match?.[1]) {
+    throw new Error(
+      `expected a status link such as http://<board>.onion/status/<token>, got ${url.protocol}//${url.host}${url.pathname.replace(/[A-Za-z0-9_-]{20,}/g, "…")}`,
+    );
+  }
+  return { board: url.origin, token: match[1] };
+}
+
+/** What a board says of itself: the onion stamps and pseudonyms are bound to, and the stamp work it asks. */
+export const boardInfoSchema = z.object({
+  v,
+  onion: z.string().regex(/^[a-z2-7]{56}$/),
+  registerBits: z.number().int().min(0).max(28),
+  postBits: z.number().int().min(0).max(28),
+});
+export type BoardInfo = z.infer<typeof boardInfoSchema>;

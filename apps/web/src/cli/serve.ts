@@ -11,6 +11,11 @@ import { attachTor, waitForBootstrap } from "@tormr/tor/tor-process";
 
 const APP = join(import.meta.dirname, "..", "..");
 const NEXT_BIN = createRequire(import.meta.url).resolve("next/dist/bin/next");
+/**
+ * Next with the hot paths in front of it (the home page from memory, the API on node:http),
+ * instead of `next start`: see its header and docs/board-operator.md, "Performance".
+ */
+const SERVER = join(APP, "src", "server", "fast", "board-server.ts");
 
 export interface ServeOptions {
   stateDir: string;
@@ -73,14 +78,24 @@ export async function serveBoard(options: ServeOptions): Promise<number> {
     options.say(`made a new onion key in ${join(options.stateDir, "onion-key.json")}: back it up`);
   const port = options.port || ((await freePorts(1))[0] as number);
   let output = "";
-  const next = spawn(process.execPath, [NEXT_BIN, "start", "-H", "127.0.0.1", "-p", String(port)], {
+  const next = spawn(process.execPath, ["--import", "tsx", SERVER, "--port", String(port)], {
     cwd: APP,
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
+      // What `next start` sets itself: React and Next in production mode.
+      NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
       TORMR_BOARD_DB: join(options.stateDir, "board.db"),
       TORMR_BOARD_ONION: key.serviceId,
+      // Requests are verified by fetching a challenge from their job host's onion through this
+      // tor, as a client it lets in; a --local board has no tor and takes every onion on trust.
+      ...(options.torControl
+        ? {
+            TORMR_BOARD_TOR_CONTROL: `${options.torControl.host}:${options.torControl.port}`,
+            TORMR_BOARD_CLIENT_AUTH_FILE: join(options.stateDir, "verify-client-auth.json"),
+          }
+        : { TORMR_BOARD_VERIFY: "off" }),
       ...(options.registerBits !== undefined
         ? { TORMR_BOARD_REGISTER_BITS: String(options.registerBits) }
         : {}),

@@ -30,6 +30,22 @@ const envSchema = z.object({
   /** Stamp work in bits, for registrations and posts (default 20). */
   TORMR_BOARD_REGISTER_BITS: bits,
   TORMR_BOARD_POST_BITS: bits,
+  /**
+   * `tor` (the default): a request forms only once its job host served the board's challenge on
+   * its onion, fetched through tor. `off`: every onion is taken on trust (`tormr-board start --local`).
+   */
+  TORMR_BOARD_VERIFY: optional.pipe(z.enum(["tor", "off"]).default("tor")),
+  /** tor's control port, `[host:]port`, for verifying requests (cookie or TORMR_TOR_CONTROL_PASSWORD). */
+  TORMR_BOARD_TOR_CONTROL: optional.pipe(
+    z
+      .string()
+      .regex(/^(?:[^:]+:)?\d{1,5}$/, "expected [host:]port such as 9051")
+      .optional(),
+  ),
+  /** The board's own Tor client-authorization key, which job hosts let in while it verifies them. */
+  TORMR_BOARD_CLIENT_AUTH_FILE: optional.pipe(
+    z.string().refine(isAbsolute, "expected an absolute path").optional(),
+  ),
 });
 
 export type BoardEnv = z.infer<typeof envSchema>;

@@ -4,6 +4,7 @@ import type { BoardDb } from "@tormr/db/board";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { BoardError, type BoardErrorCode } from "../board/errors.ts";
 import type { BoardSettings } from "../board/settings.ts";
+import type { OnionVerifier } from "../onion-verifier.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 
 // 1. Context: the database, the settings, and the bearer token a caller sent (never its address).
@@ -14,6 +15,8 @@ export interface BoardApiContext {
   /** `Authorization: Bearer <token>`: a worker's token, or a request's status token. */
   token: string | undefined;
   limiter: RateLimiter;
+  /** Fetches requests' challenges from their onions; absent when onions are taken on trust. */
+  verifier?: OnionVerifier | undefined;
 }
 
 /** The context without HTTP, for tests through `createCaller`. */
@@ -37,6 +40,7 @@ const CODES: Record<BoardErrorCode, TRPCError["code"]> = {
   ERR_CONFLICT: "CONFLICT",
   ERR_RATE_LIMITED: "TOO_MANY_REQUESTS",
   ERR_BANNED: "FORBIDDEN",
+  ERR_UNVERIFIED: "PRECONDITION_FAILED",
 };
 
 const t = initTRPC.context<BoardApiContext>().create({

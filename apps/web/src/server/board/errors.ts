@@ -12,7 +12,9 @@ export type BoardErrorCode =
   | "ERR_CONFLICT"
   | "ERR_RATE_LIMITED"
   /** The pseudonym was banned by the board's operator. */
-  | "ERR_BANNED";
+  | "ERR_BANNED"
+  /** The board could not fetch the request's challenge from its onion, or got another answer. */
+  | "ERR_UNVERIFIED";
 
 const STATUS: Record<BoardErrorCode, number> = {
   ERR_BAD_INPUT: 400,
@@ -22,6 +24,7 @@ const STATUS: Record<BoardErrorCode, number> = {
   ERR_CONFLICT: 409,
   ERR_RATE_LIMITED: 429,
   ERR_BANNED: 403,
+  ERR_UNVERIFIED: 412,
 };
 
 export class BoardError extends Error {

@@ -14,7 +14,8 @@ function retryable(error: unknown): boolean {
 }
 
 /**
- * Forms every cluster it can, oldest request first (first fit: a request that cannot be filled yet
+ * Forms every cluster it can among verified requests, and seats replacements in formed ones short
+ * of workers, oldest request first (first fit: a request that cannot be filled yet
  * does not hold back a later, smaller one). Workers go longest-waiting first, those of lowest
  * standing last, and must be fresh (heard from within `workerStaleMs`), have the memory and the
  * sandbox asked for. Each chosen worker gets a seat with a one-time join ticket.
@@ -22,7 +23,7 @@ function retryable(error: unknown): boolean {
  * Safe with several board processes on one database: a worker is claimed only while still
  * available, and the Seat table's keys refuse a second seat, so a race rolls the pass back and it
  * runs again. Expired requests are marked expired first.
- * @returns the ids of the requests that formed.
+ * @returns the ids of the requests that formed or got replacements.
  */
 export async function formClusters(
   db: BoardDb,
@@ -36,14 +37,28 @@ export async function formClusters(
           where: { state: "waiting", expiresAt: { lte: now } },
           data: { state: "expired" },
         });
-        const waiting = await tx.request.findMany({
-          where: { state: "waiting" },
+        // Verified requests waiting for their cluster, and formed ones short of workers (the job
+        // host gave some back as lost): oldest first, so a running job gets its replacements
+        // before a newer request takes the workers.
+        const open = await tx.request.findMany({
+          where: {
+            OR: [{ state: "waiting", verifiedAt: { not: null } }, { state: "formed" }],
+          },
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-          select: { id: true, size: true, minMemoryMb: true, sandbox: true },
+          select: {
+            id: true,
+            state: true,
+            size: true,
+            minMemoryMb: true,
+            sandbox: true,
+            _count: { select: { seats: true } },
+          },
         });
         const fresh = new Date(now.getTime() - settings.workerStaleMs);
         const formed: string[] = [];
-        for (const request of waiting) {
+        for (const request of open) {
+          const missing = request.size - request._count.seats;
+          if (missing <= 0) continue;
           const workers = await tx.worker.findMany({
             where: {
               state: "available",
@@ -52,10 +67,13 @@ export async function formClusters(
               ...(request.sandbox === "any" ? {} : { sandbox: request.sandbox }),
             },
             orderBy: [{ standing: "desc" }, { availableSince: "asc" }, { pseudonym: "asc" }],
-            take: request.size,
+            take: missing,
             select: { pseudonym: true },
           });
-          if (workers.length < request.size) continue;
+          // A new cluster forms whole or not at all; a formed one takes what replacements there are.
+          if (workers.length === 0 || (request.state === "waiting" && workers.length < missing)) {
+            continue;
+          }
           const ids = workers.map((w) => w.pseudonym);
           const claimed = await tx.worker.updateMany({
             where: { pseudonym: { in: ids }, state: "available" },
@@ -74,11 +92,13 @@ export async function formClusters(
               },
             });
           }
-          const updated = await tx.request.updateMany({
-            where: { id: request.id, state: "waiting" },
-            data: { state: "formed", formedAt: now },
-          });
-          if (updated.count !== 1) throw new Raced();
+          if (request.state === "waiting") {
+            const updated = await tx.request.updateMany({
+              where: { id: request.id, state: "waiting" },
+              data: { state: "formed", formedAt: now },
+            });
+            if (updated.count !== 1) throw new Raced();
+          }
           formed.push(request.id);
         }
         return formed;

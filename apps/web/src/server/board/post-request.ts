@@ -51,14 +51,16 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.in
 
 /**
  * Stores a waiting request. The onion's v3 checksum is checked here; that the requester controls
- * it is `verifyOnion`'s to check (a challenge fetched from it through Tor), before anything is stored.
+ * it is proved later, when her job host attaches and serves the board's challenge on it
+ * (attach-request.ts). Until then the request does not form. A board that trusts onions
+ * (`--local`) marks it verified at once.
  * @throws BoardError ERR_BAD_INPUT naming the field, ERR_STAMP.
  */
 export async function postRequest(
   db: BoardDb,
   settings: BoardSettings,
   input: unknown,
-  options: { now?: Date; verifyOnion?: (onion: string) => Promise<void> } = {},
+  options: { now?: Date } = {},
 ): Promise<PostedRequest> {
   const fields = parseInput(postRequestSchema, input);
   if (fields.size > settings.maxClusterSize) {
@@ -78,7 +80,6 @@ export async function postRequest(
   }
   const now = options.now ?? new Date();
   await spendStamp(db, settings, "post", fields.stamp, now);
-  await options.verifyOnion?.(serviceId);
   const statusToken = newSecret();
   const expiresAt = new Date(now.getTime() + settings.requestTtlMs);
   const request = await db.request.create({
@@ -92,6 +93,7 @@ export async function postRequest(
       minMemoryMb: fields.minMemoryMb,
       sandbox: fields.sandbox,
       state: "waiting",
+      verifiedAt: settings.trustOnions ? now : null,
       createdAt: now,
       expiresAt,
     },

@@ -9,7 +9,9 @@ export interface RequestStatus {
   title: string;
   description: string;
   size: number;
-  state: "waiting" | "formed" | "cancelled" | "expired";
+  state: "waiting" | "formed" | "finished" | "cancelled" | "expired";
+  /** Whether its job host has proved the onion is its own; only verified requests form. */
+  verified: boolean;
   seated: number;
   createdAt: Date;
   expiresAt: Date;
@@ -20,7 +22,7 @@ export interface RequestStatus {
  * The request a status token opens (and, with `id`, only if it is that request).
  * @throws BoardError ERR_TOKEN for an unknown request or a wrong token: the two look the same.
  */
-async function ownRequest(db: BoardDb, id: string | undefined, token: string | undefined) {
+export async function ownRequest(db: BoardDb, id: string | undefined, token: string | undefined) {
   const request = token
     ? await db.request.findUnique({
         where: { statusHash: hashSecret(token) },
@@ -33,6 +35,9 @@ async function ownRequest(db: BoardDb, id: string | undefined, token: string | u
           createdAt: true,
           expiresAt: true,
           formedAt: true,
+          onion: true,
+          challenge: true,
+          verifiedAt: true,
           _count: { select: { seats: true } },
         },
       })
@@ -53,11 +58,18 @@ export async function requestStatus(
   token: string | undefined,
   now = new Date(),
 ): Promise<RequestStatus> {
-  const { _count, ...request } = await ownRequest(db, id, token);
+  const {
+    _count,
+    onion: _onion,
+    challenge: _challenge,
+    verifiedAt,
+    ...request
+  } = await ownRequest(db, id, token);
   const expired = request.state === "waiting" && request.expiresAt <= now;
   return {
     ...request,
     state: (expired ? "expired" : request.state) as RequestStatus["state"],
+    verified: verifiedAt !== null,
     seated: _count.seats,
   };
 }

@@ -23,6 +23,11 @@ export const boardSettingsSchema = z.object({
   /** How long an assignment poll is held open. */
   pollMs: z.number().int().min(50).default(25_000),
   maxClusterSize: z.number().int().min(1).max(1024).default(64),
+  /**
+   * Take every request's onion on trust instead of fetching its challenge through Tor: for a
+   * `--local` board, which has no tor. Anyone could then send volunteers to someone else's onion.
+   */
+  trustOnions: z.boolean().default(false),
 });
 
 export type BoardSettings = z.infer<typeof boardSettingsSchema>;

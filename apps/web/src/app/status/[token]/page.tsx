@@ -1,4 +1,4 @@
-// A request's status, reached by its secret link: waiting, formed, cancelled or expired; and a cancel button.
+// A request's status, reached by its secret link: waiting (and whether its onion is proved), formed, finished, cancelled or expired; and a cancel button.
 import { connection } from "next/server";
 import { BoardError } from "../../../server/board/errors.ts";
 import { requestStatus } from "../../../server/board/request-status.ts";
@@ -8,6 +8,7 @@ import { cancelAction } from "./actions.ts";
 const WORDS = {
   waiting: "Waiting for volunteers",
   formed: "Cluster formed",
+  finished: "Job finished",
   cancelled: "Cancelled",
   expired: "Expired",
 } as const;
@@ -70,6 +71,15 @@ export default async function StatusPage({
         )}
       </dl>
       {status.description ? <p>{status.description}</p> : null}
+      {status.state === "waiting" && !status.verified ? (
+        <div className="notice" id="unverified">
+          <p>
+            Volunteers are matched once your job host proves that its onion is yours: start it with
+            this page's address, and it serves the board a challenge through Tor.
+          </p>
+          <pre>tormr host --tor --request &lt;this page's address&gt;</pre>
+        </div>
+      ) : null}
       {status.state === "formed" ? (
         <p>
           The workers have your job host's address and their tickets; they join it through Tor.

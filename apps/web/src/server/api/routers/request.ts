@@ -1,5 +1,11 @@
-// Requesters' and job hosts' calls: post a request, read and cancel it with its status token.
+// Requesters' and job hosts' calls: post a request; with its status token read it, attach and verify its job host, replace lost workers, finish or cancel it.
 import { z } from "zod";
+import {
+  attachRequest,
+  finishRequest,
+  replaceWorkers,
+  verifyRequest,
+} from "../../board/attach-request.ts";
 import { clusterOf } from "../../board/cluster-of.ts";
 import { postRequest } from "../../board/post-request.ts";
 import { cancelRequest, requestStatus } from "../../board/request-status.ts";
@@ -15,8 +21,31 @@ export const requestRouter = createRouter({
   /** The request the bearer status token opens. */
   status: publicProcedure.query(({ ctx }) => requestStatus(ctx.db, undefined, ctx.token)),
 
+  /** For the job host: the challenge to serve on its onion, and the board's key to let in. */
+  attach: publicProcedure.mutation(({ ctx }) =>
+    attachRequest(ctx.db, ctx.settings, ctx.token, ctx.verifier?.clientAuth ?? null),
+  ),
+
+  /** The board fetches the challenge from the request's onion now; the request can then form. */
+  verify: publicProcedure.mutation(async ({ ctx }) => {
+    await verifyRequest(ctx.db, ctx.settings, ctx.token, ctx.verifier?.fetch);
+    return { ok: true as const };
+  }),
+
   /** For the job host, once formed: its workers' public keys and their tickets' hashes. */
   cluster: publicProcedure.query(({ ctx }) => clusterOf(ctx.db, ctx.token)),
+
+  /** The job host lost these members (by ticket hash): their seats go to other workers. */
+  replace: publicProcedure.input(z.unknown()).mutation(async ({ ctx, input }) => {
+    await replaceWorkers(ctx.db, ctx.token, input);
+    return { ok: true as const };
+  }),
+
+  /** The job is over: its workers are free for other requests. */
+  finish: publicProcedure.mutation(async ({ ctx }) => {
+    await finishRequest(ctx.db, ctx.token);
+    return { ok: true as const };
+  }),
 
   cancel: publicProcedure.mutation(async ({ ctx }) => {
     await cancelRequest(ctx.db, undefined, ctx.token);

@@ -9,13 +9,12 @@ import { boardContext } from "../../../../server/context.ts";
 const limiter = rateLimiter({ burst: 20, perSecond: 5 });
 
 async function handler(request: Request): Promise<Response> {
-  const { db, settings } = await boardContext();
+  const board = await boardContext();
   return fetchRequestHandler({
     endpoint: "/api/trpc",
     req: request,
     router: appRouter,
-    createContext: () =>
-      createContextInner({ db, settings, token: tokenOf(request.headers), limiter }),
+    createContext: () => createContextInner({ ...board, token: tokenOf(request.headers), limiter }),
   });
 }
 

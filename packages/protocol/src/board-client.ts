@@ -1,0 +1,241 @@
+// A client of the board's tRPC API over plain HTTP (through a Tor agent), for job hosts and workers: every answer checked with zod.
+import { type Agent, type IncomingMessage, request } from "node:http";
+import { z } from "zod";
+import {
+  attachResponseSchema,
+  type BoardAttachment,
+  type BoardClusterMember,
+  type BoardInfo,
+  type BoardRequestStatus,
+  boardInfoSchema,
+  clusterResponseSchema,
+  okSchema,
+  pollResponseSchema,
+  postResponseSchema,
+  type RegisterRequest,
+  registerResponseSchema,
+  requestStatusSchema,
+} from "./board-api.ts";
+import { parseMessage } from "./version.ts";
+
+/** The board refused a call: `code` is its board code (ERR_STAMP, ERR_TOKEN…) or tRPC's. */
+export class BoardApiError extends Error {
+  override readonly name = "BoardApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface BoardClientOptions {
+  /** The board's URL, e.g. `http://<56 characters>.onion`. */
+  baseUrl: string;
+  /** The transport (a SOCKS agent over Tor); node's global agent when absent. */
+  agent?: Agent;
+  /** A call not answered after this long is abandoned (a held poll gets its `pollMs` on top). */
+  timeoutMs?: number;
+}
+
+/** tRPC's error body: the board's own code and field ride in `data`. */
+const errorBodySchema = z.object({
+  error: z.object({
+    message: z.string(),
+    data: z
+      .object({
+        code: z.string().optional(),
+        boardCode: z.string().optional(),
+        field: z.string().optional(),
+      })
+      .optional(),
+  }),
+});
+const resultBodySchema = z.object({ result: z.object({ data: z.unknown() }) });
+
+const PEER = "the board";
+
+export class BoardClient {
+  constructor(private readonly options: BoardClientOptions) {}
+
+  /** The board's onion (what stamps and per-board keys are bound to) and its stamp work. */
+  async info(): Promise<BoardInfo> {
+    return parseMessage(
+      boardInfoSchema,
+      await this.send("GET", "board.info", undefined, {}),
+      PEER,
+      "this client",
+    );
+  }
+
+  // Volunteers.
+
+  async register(body: RegisterRequest) {
+    return parseMessage(
+      registerResponseSchema,
+      await this.mutation("worker.register", body),
+      PEER,
+      "this worker",
+    );
+  }
+
+  /** Held by the board up to its poll period until the worker has a seat. */
+  async poll(token: string, pollMs: number, signal?: AbortSignal) {
+    const body = await this.mutation("worker.poll", undefined, { token, extraMs: pollMs, signal });
+    return parseMessage(pollResponseSchema, body, PEER, "this worker");
+  }
+
+  async heartbeat(token: string): Promise<void> {
+    await this.mutation("worker.heartbeat", undefined, { token });
+  }
+
+  async leave(token: string): Promise<void> {
+    await this.mutation("worker.leave", undefined, { token });
+  }
+
+  // Requesters and their job hosts (the status token is the request's capability).
+
+  async post(fields: Record<string, unknown>) {
+    return postResponseSchema.parse(await this.mutation("request.post", fields));
+  }
+
+  async status(token: string): Promise<BoardRequestStatus> {
+    return this.parsed(requestStatusSchema, await this.query("request.status", token));
+  }
+
+  /** The challenge to serve on the job host's onion, and the board's key to let in for it. */
+  async attach(token: string): Promise<BoardAttachment> {
+    return this.parsed(
+      attachResponseSchema,
+      await this.mutation("request.attach", undefined, { token }),
+    );
+  }
+
+  /** Asks the board to fetch the challenge now (through Tor: this call can take a minute). */
+  async verify(token: string): Promise<void> {
+    this.parsed(
+      okSchema,
+      await this.mutation("request.verify", undefined, { token, extraMs: 120_000 }),
+    );
+  }
+
+  async cluster(token: string): Promise<BoardClusterMember[]> {
+    return this.parsed(clusterResponseSchema, await this.query("request.cluster", token));
+  }
+
+  /** Frees the seats of lost members (by their tickets' hashes); the board seats others. */
+  async replace(token: string, ticketHashes: string[]): Promise<void> {
+    this.parsed(okSchema, await this.mutation("request.replace", { ticketHashes }, { token }));
+  }
+
+  /** The job is over: the request is finished and its workers are free again. */
+  async finish(token: string): Promise<void> {
+    this.parsed(okSchema, await this.mutation("request.finish", undefined, { token }));
+  }
+
+  private parsed<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new BoardApiError(
+        0,
+        "ERR_BAD_MESSAGE",
+        `${PEER} sent an answer this client cannot read: ${parsed.error.issues[0]?.message}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  private query(path: string, token: string): Promise<unknown> {
+    return this.send("GET", path, undefined, { token });
+  }
+
+  private mutation(
+    path: string,
+    input: unknown,
+    options: { token?: string; extraMs?: number; signal?: AbortSignal | undefined } = {},
+  ): Promise<unknown> {
+    return this.send("POST", path, input ?? {}, options);
+  }
+
+  private async send(
+    method: "GET" | "POST",
+    path: string,
+    input: unknown,
+    options: { token?: string; extraMs?: number; signal?: AbortSignal | undefined },
+  ): Promise<unknown> {
+    const payload = input === undefined ? undefined : JSON.stringify(input);
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) headers["content-type"] = "application/json";
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const url = new URL(`/api/trpc/${path}`, this.options.baseUrl);
+    const req = request(url, {
+      method,
+      headers,
+      agent: this.options.agent,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const timeout = (this.options.timeoutMs ?? 30_000) + (options.extraMs ?? 0);
+    req.setTimeout(timeout, () =>
+      req.destroy(new BoardApiError(0, "ERR_TIMEOUT", `${PEER} did not answer ${path} in time`)),
+    );
+    req.end(payload);
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      req.once("response", resolve);
+      req.once("error", (error: NodeJS.ErrnoException) => {
+        if (error instanceof BoardApiError || error.name === "AbortError") reject(error);
+        else {
+          const why = error.code && error.message.includes(error.code) ? error.code : error.message;
+          reject(
+            new BoardApiError(
+              0,
+              "ERR_UNREACHABLE",
+              `cannot reach ${PEER} at ${this.options.baseUrl}: ${why}`,
+              undefined,
+              {
+                cause: error,
+              },
+            ),
+          );
+        }
+      });
+    });
+    return readAnswer(res, path);
+  }
+}
+
+/** A tRPC answer's data; its error becomes a BoardApiError with the board's code and message. */
+async function readAnswer(res: IncomingMessage, path: string): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 4 * 1024 * 1024) {
+      res.destroy();
+      throw new BoardApiError(0, "ERR_TOO_LARGE", `${PEER} sent an answer over 4 MiB`);
+    }
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    body = undefined;
+  }
+  const status = res.statusCode ?? 0;
+  const ok = resultBodySchema.safeParse(body);
+  if (status >= 200 && status < 300 && ok.success) return ok.data.result.data;
+  const error = errorBodySchema.safeParse(body);
+  if (error.success) {
+    const { message, data } = error.data.error;
+    throw new BoardApiError(
+      status,
+      data?.boardCode ?? data?.code ?? `ERR_HTTP_${status}`,
+      message,
+      data?.field,
+    );
+  }
+  throw new BoardApiError(status, `ERR_HTTP_${status}`, `${PEER} answered ${status} to ${path}`);
+}
