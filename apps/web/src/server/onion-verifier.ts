@@ -31,11 +31,11 @@ export async function torOnionVerifier(control: string, keyFile: string): Promis
   const attached = () => {
     if (!tor) {
       const pending = attachTor({ host, controlPort: port, ...(password ? { password } : {}) });
+      const forget = () => {
+        if (tor === pending) tor = undefined;
+      };
       tor = pending;
-      pending.then(
-        (t) => void t.control.ended.then(() => (tor === pending ? (tor = undefined) : undefined)),
-        () => (tor === pending ? (tor = undefined) : undefined),
-      );
+      pending.then((t) => void t.control.ended.then(forget), forget);
     }
     return tor;
   };
