@@ -16,6 +16,8 @@ const envSchema = z.object({
   /** Lets a service manager keep the ticket out of the command line (and so out of `ps`). */
   TORMR_WORKER_TICKET: optional,
   TORMR_WORKER_JOB_HOST: optional,
+  /** `start --board`: the board to wait on for seats (instead of a job host and ticket). */
+  TORMR_WORKER_BOARD: optional,
   /** tor's control port, `[host:]port`. */
   TORMR_TOR_CONTROL: optional,
   /** tor's HashedControlPassword, for a tor without cookie authentication; never a flag (ps). */
@@ -30,6 +32,7 @@ export interface WorkerEnv {
   cacheDir: string;
   ticket: string | undefined;
   jobHost: string | undefined;
+  board: string | undefined;
   torControl: string | undefined;
   torControlPassword: string | undefined;
   /** TORMR_DEBUG=1 adds stack traces to internal errors. */
@@ -42,6 +45,7 @@ export function readEnv(source: Record<string, string | undefined> = process.env
     XDG_CACHE_HOME: source.XDG_CACHE_HOME,
     TORMR_WORKER_TICKET: source.TORMR_WORKER_TICKET,
     TORMR_WORKER_JOB_HOST: source.TORMR_WORKER_JOB_HOST,
+    TORMR_WORKER_BOARD: source.TORMR_WORKER_BOARD,
     TORMR_TOR_CONTROL: source.TORMR_TOR_CONTROL,
     TORMR_TOR_CONTROL_PASSWORD: source.TORMR_TOR_CONTROL_PASSWORD,
     TORMR_DEBUG: source.TORMR_DEBUG,
@@ -51,6 +55,7 @@ export function readEnv(source: Record<string, string | undefined> = process.env
     cacheDir: join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "tormr-worker"),
     ticket: env.TORMR_WORKER_TICKET,
     jobHost: env.TORMR_WORKER_JOB_HOST,
+    board: env.TORMR_WORKER_BOARD,
     torControl: env.TORMR_TOR_CONTROL,
     torControlPassword: env.TORMR_TOR_CONTROL_PASSWORD,
     debug: env.TORMR_DEBUG === "1",

@@ -7,9 +7,12 @@ const count = z.number().int().nonnegative();
 export const workerStatusSchema = z.object({
   version: z.literal(1),
   pid: z.number().int().positive(),
-  state: z.enum(["starting", "running", "stopping", "left"]),
-  /** The job host's URL without any user or password in it. */
-  jobHost: z.string(),
+  /** `waiting` and `joining` are board mode's: waiting on the board for a seat, joining its job host. */
+  state: z.enum(["starting", "waiting", "joining", "running", "stopping", "left"]),
+  /** The job host's URL without any user or password in it; absent while waiting on a board. */
+  jobHost: z.string().optional(),
+  /** Board mode: the board's URL, the worker's onion name for it and its pseudonym there. */
+  board: z.object({ url: z.string(), onion: z.string().optional() }).optional(),
   jobId: z.string().optional(),
   pseudonym: z.string(),
   sandbox: z.enum(["docker", "bwrap", "none"]),
@@ -35,7 +38,8 @@ export type WorkerStatus = z.infer<typeof workerStatusSchema>;
 
 export function initialStatus(options: {
   pid: number;
-  jobHost: string;
+  jobHost?: string;
+  board?: string;
   pseudonym: string;
   sandbox: WorkerStatus["sandbox"];
   slots: number;
@@ -46,7 +50,8 @@ export function initialStatus(options: {
     version: 1,
     pid: options.pid,
     state: "starting",
-    jobHost: withoutCredentials(options.jobHost),
+    ...(options.jobHost !== undefined ? { jobHost: withoutCredentials(options.jobHost) } : {}),
+    ...(options.board !== undefined ? { board: { url: withoutCredentials(options.board) } } : {}),
     pseudonym: options.pseudonym,
     sandbox: options.sandbox,
     slots: options.slots,

@@ -1,9 +1,11 @@
 // The exit codes tormr-worker promises, and how each error becomes one line plus a code.
 import { IdentityError } from "@tormr/crypto/identity-file";
+import { BoardApiError } from "@tormr/protocol/board-client";
 import { ProtocolError } from "@tormr/protocol/version";
 import { WorkerApiError } from "@tormr/protocol/worker-client";
 import { SandboxError } from "@tormr/sandbox/sandbox";
 import { TorError } from "@tormr/tor/errors";
+import { isTransient } from "../board-loop.ts";
 import { ConfigError } from "../config.ts";
 import { ImageRefusedError } from "../image-allow-list.ts";
 import { StatusFileError } from "../status-file.ts";
@@ -26,6 +28,8 @@ export const EXIT = {
   declined: 6,
   /** `status`: no worker is running in that work folder. */
   notRunning: 7,
+  /** `start --board`: the board's operator banned this worker's pseudonym there. */
+  banned: 8,
   /** A second Ctrl-C: quit at once, without handing tasks back. */
   forced: 130,
 } as const;
@@ -38,11 +42,13 @@ export const EXIT_CODES_HELP = [
   "  1    internal error (a bug in tormr-worker; TORMR_DEBUG=1 shows the stack)",
   "  2    usage error: unknown flag, missing or malformed value",
   "  3    cannot start: bad config, identity, work folder, disk space, sandbox or tor",
-  "  4    the job host did not answer; trying again later may work",
+  "  4    the job host did not answer, or with --board the board stayed unreachable for",
+  "       30 minutes; trying again later may work",
   "  5    the job host refused this worker (e.g. the ticket was used or is wrong, or its",
-  "       onion does not let this worker in)",
+  "       onion does not let this worker in), or the board refused its registration",
   "  6    this worker refused the job: image not on allowImages, or you said no",
   "  7    status: no worker is running in that work folder",
+  "  8    --board: the board's operator banned this worker's pseudonym on that board",
   "  130  a second Ctrl-C quit at once, without handing tasks back",
 ];
 
@@ -105,6 +111,27 @@ function classify(error: unknown): { exitCode: ExitCode; message: string; code: 
     return {
       exitCode: EXIT.refused,
       message: `the job host refused: ${message} (${error.code})${hint}`,
+      code: named,
+    };
+  }
+  if (error instanceof BoardApiError) {
+    if (error.code === "ERR_BANNED") {
+      return {
+        exitCode: EXIT.banned,
+        message: `the board banned this worker: ${message}; it will not seat this worker again (other boards know it by other pseudonyms)`,
+        code: named,
+      };
+    }
+    if (isTransient(error)) {
+      return {
+        exitCode: EXIT.unreachable,
+        message: `${message}; check --board and that tor runs, then start again`,
+        code: named,
+      };
+    }
+    return {
+      exitCode: EXIT.refused,
+      message: `the board refused: ${message} (${error.code})`,
       code: named,
     };
   }

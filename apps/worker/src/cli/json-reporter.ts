@@ -59,6 +59,8 @@ export function jsonReporter(stream: { write(text: string): unknown }): Reporter
       const level = event.type === "task-finished" && event.outcome === "failed" ? "warn" : "info";
       logger[level](eventFields(event, status), eventMessage(event));
     },
+    // Board mode logs its state changes as lines of their own.
+    status() {},
     stop() {},
   };
 }

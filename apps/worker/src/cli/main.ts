@@ -32,6 +32,7 @@ const text = z.string().optional();
 const flag = z.boolean().optional();
 /** What commander hands each action, checked before use. */
 const startOptions = z.object({
+  board: text,
   jobHost: text,
   ticket: text,
   tor: flag,
@@ -73,11 +74,15 @@ function createProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   const start = program
     .command("start")
-    .summary("Join a job with a ticket and run its tasks until it is over.")
-    .description("Join the job a ticket is for, and run its tasks in a sandbox until it is over.")
+    .summary("Join a job with a ticket, or wait on a board for jobs, and run their tasks.")
+    .description(
+      "Join the job a ticket is for and run its tasks in a sandbox until it is over; or, with " +
+        "--board, wait on a bulletin board for a seat in a cluster, run that job, and wait again.",
+    )
+    .option("--board <onion>", "a board to volunteer on: xxxx.onion (or http://127.0.0.1:port)")
     .option("--job-host <url>", "the job host's worker URL, from the requester")
     .option("--ticket <ticket>", "the one-time join ticket (43 characters), from the requester")
-    .option("--tor", "reach the job host through tor (the default for a .onion URL)")
+    .option("--tor", "reach the job host or board through tor (the default for a .onion URL)")
     .option("--transport <kind>", "tor or direct (default: tor for .onion, direct for 127.0.0.1)")
     .option(
       "--tor-control <[host:]port>",

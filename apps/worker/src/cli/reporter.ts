@@ -12,6 +12,8 @@ export interface Reporter {
   job(job: WorkerJob, sandbox: string): void;
   /** One event of the loop, and the status after it. */
   event(event: WorkerEvent, status: WorkerStatus): void;
+  /** The status changed without an event of the loop (board mode: waiting, joining). */
+  status(status: WorkerStatus): void;
   /** Ends the live line; safe to call more than once. */
   stop(): void;
 }

@@ -55,8 +55,9 @@ export function checkTicket(value: string | undefined): string {
  * loopback. Anything that would leave this machine without Tor is refused unless asked for.
  */
 export function checkTransport(
-  jobHost: string,
+  peer: string,
   flags: { tor?: boolean | undefined; transport?: string | undefined },
+  flag = "--job-host",
 ): TransportKind {
   if (flags.transport !== undefined && flags.transport !== "tor" && flags.transport !== "direct") {
     throw new UsageError(
@@ -72,10 +73,10 @@ export function checkTransport(
   }
   const requested = flags.tor === true ? "tor" : (flags.transport as TransportKind | undefined);
   try {
-    return chooseTransportKind(jobHost, requested);
+    return chooseTransportKind(peer, requested);
   } catch (error) {
     if (error instanceof TorError)
-      throw new UsageError("ERR_BAD_VALUE", `--job-host: ${error.message}`);
+      throw new UsageError("ERR_BAD_VALUE", `${flag}: ${error.message}`);
     throw error;
   }
 }

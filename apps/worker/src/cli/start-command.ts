@@ -1,36 +1,30 @@
-// `tormr-worker start`: checks everything it can locally, then runs the task loop until the worker leaves.
+// `tormr-worker start`: checks everything it can locally, then runs the task loop (or board mode) until the worker leaves.
 import { join, resolve } from "node:path";
-import type { WorkerJob } from "@tormr/protocol/worker-api";
-import type { Sandbox } from "@tormr/sandbox/sandbox";
-import {
-  CONFIG_FILE,
-  type ConfigFlags,
-  loadConfig,
-  parseConfigFlags,
-  taskLimits,
-  type WorkerConfig,
-} from "../config.ts";
+import { CONFIG_FILE, type ConfigFlags, loadConfig, parseConfigFlags } from "../config.ts";
 import { loadOrCreateIdentity, type WorkerIdentity } from "../identity.ts";
-import { checkImage, createResolveImage } from "../image-allow-list.ts";
 import { liveWorkerIn, statusWriter } from "../status-file.ts";
-import { type JobHostLink, openJobHostLink } from "../tor-link.ts";
+import { type JobHostLink, openJobHostLink, type TorOptions } from "../tor-link.ts";
 import { prepareWorkDir } from "../work-dir.ts";
 import type { WorkerLoopOptions } from "../worker-loop.ts";
-import { applyEvent, initialStatus, type WorkerStatus } from "../worker-status.ts";
-import { confirm } from "./confirm.ts";
+import { applyEvent, initialStatus } from "../worker-status.ts";
+import { type BoardTarget, boardOf, checkBoard } from "./board-args.ts";
+import { runBoardMode } from "./board-mode.ts";
 import { EXIT, type ExitCode, reportError } from "./exit-codes.ts";
 import type { CliIo } from "./io.ts";
-import { sandboxDescription } from "./job-preview.ts";
 import { jsonReporter } from "./json-reporter.ts";
+import {
+  commonLoopOptions,
+  type LoopContext,
+  type StatusKeeper,
+  watchStops,
+} from "./loop-options.ts";
 import { pickSandbox } from "./pick-sandbox.ts";
-import { printable } from "./printable.ts";
-import type { Reporter } from "./reporter.ts";
 import { checkJobHost, checkTicket, checkTorEndpoint, checkTransport } from "./start-args.ts";
-import { watchStopSignals } from "./stop-signals.ts";
 import { ttyReporter } from "./tty-reporter.ts";
-import { DeclinedError, UsageError, WorkDirBusyError } from "./usage-error.ts";
+import { UsageError, WorkDirBusyError } from "./usage-error.ts";
 
 export interface StartFlags extends ConfigFlags {
+  board?: string;
   jobHost?: string;
   ticket?: string;
   tor?: boolean;
@@ -47,17 +41,37 @@ const UNSAFE_WARNING =
   "!!! --unsafe-no-sandbox: the job's code runs as YOUR user, with your files, your network " +
   "and no memory or CPU limits. Use it only for a job whose code you wrote or read. !!!";
 
-/** The status as it changes, kept on disk for `tormr-worker status`. */
-interface StatusKeeper {
-  current?: WorkerStatus;
-  set(next: WorkerStatus): void;
+/** Where the worker goes: a board that seats it, or one job host with a ticket. */
+type Target =
+  | { mode: "board"; board: BoardTarget }
+  | {
+      mode: "ticket";
+      jobHost: string;
+      ticket: string;
+      transport: ReturnType<typeof checkTransport>;
+    };
+
+function checkTarget(flags: StartFlags, io: CliIo): Target {
+  const board = boardOf(flags, io.env);
+  if (board !== undefined) {
+    if (flags.unsafeNoSandbox === true) {
+      // Boards match workers by sandbox kind, and "none" is not one they seat anybody on.
+      throw new UsageError(
+        "ERR_CONFLICT",
+        "--board and --unsafe-no-sandbox do not go together: a board's jobs come from strangers, " +
+          "so they run only in a sandbox (docker or bwrap)",
+      );
+    }
+    return { mode: "board", board: checkBoard(board, flags) };
+  }
+  const jobHost = checkJobHost(flags.jobHost ?? io.env.jobHost);
+  const ticket = checkTicket(flags.ticket ?? io.env.ticket);
+  return { mode: "ticket", jobHost, ticket, transport: checkTransport(jobHost, flags) };
 }
 
 /** Usage errors are thrown (main prints them); every later error is reported here. */
 export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCode> {
-  const jobHost = checkJobHost(flags.jobHost ?? io.env.jobHost);
-  const ticket = checkTicket(flags.ticket ?? io.env.ticket);
-  const transport = checkTransport(jobHost, flags);
+  const target = checkTarget(flags, io);
   const torControl = checkTorEndpoint("--tor-control", flags.torControl ?? io.env.torControl);
   const torSocks = checkTorEndpoint("--tor-socks", flags.torSocks);
   if (flags.unsafeNoSandbox === true && flags.sandbox !== undefined) {
@@ -110,39 +124,49 @@ export async function startCommand(flags: StartFlags, io: CliIo): Promise<ExitCo
             probes: io.probes,
           });
     if (sandbox === undefined) reporter.log("warn", UNSAFE_WARNING, { unsafeNoSandbox: true });
-    link = await openJobHostLink({
-      jobHost,
-      transport,
-      configDir,
+    const tor: TorOptions = {
       onProgress: (message) => reporter.log("info", message),
       ...(torControl ? { torControl } : {}),
       ...(torSocks ? { torSocks } : {}),
       ...(io.env.torControlPassword ? { torControlPassword: io.env.torControlPassword } : {}),
-    });
-    if (link.transport.kind === "tor")
-      reporter.log("info", `reaching the job host through ${link.describe}`);
+    };
     writer = statusWriter(config.workDir, (error) =>
       reporter.log("warn", `cannot write status.json: ${(error as Error).message}`),
     );
+    const loop: LoopContext = { io, yes: flags.yes === true, config, sandbox, reporter, keeper };
+    if (target.mode === "board") {
+      if (sandbox === undefined) throw new Error("board mode without a sandbox");
+      return await runBoardMode({
+        ...loop,
+        sandbox,
+        board: target.board,
+        identity,
+        configDir,
+        tor,
+      });
+    }
+    link = await openJobHostLink({
+      jobHost: target.jobHost,
+      transport: target.transport,
+      configDir,
+      ...tor,
+    });
+    if (link.transport.kind === "tor")
+      reporter.log("info", `reaching the job host through ${link.describe}`);
     keeper.set(
       initialStatus({
         pid: io.pid,
-        jobHost,
+        jobHost: target.jobHost,
         pseudonym: identity.pseudonym,
         sandbox: sandbox?.kind ?? "none",
         slots: config.slots,
         now: io.now(),
       }),
     );
-    return await runLoop({
-      io,
-      flags,
-      config,
-      sandbox,
-      reporter,
-      keeper,
-      jobHost,
-      ticket,
+    return await runTicketMode({
+      ...loop,
+      jobHost: target.jobHost,
+      ticket: target.ticket,
       identity,
       link,
     });
@@ -167,77 +191,22 @@ function configFlags(flags: StartFlags): ConfigFlags {
   return { slots, memoryMb, cpus, pids, sandbox, dockerHost, workDir, diskQuotaMb };
 }
 
-interface LoopContext {
-  io: CliIo;
-  flags: StartFlags;
-  config: WorkerConfig;
-  sandbox: Sandbox | undefined;
-  reporter: Reporter;
-  keeper: StatusKeeper;
+interface TicketContext extends LoopContext {
   jobHost: string;
   ticket: string;
   identity: WorkerIdentity;
   link: JobHostLink;
 }
 
-async function runLoop(ctx: LoopContext): Promise<ExitCode> {
-  const { io, config, sandbox, reporter, keeper } = ctx;
+async function runTicketMode(ctx: TicketContext): Promise<ExitCode> {
+  const { io, reporter, keeper } = ctx;
   const controller = new AbortController();
-  const unwatch = watchStopSignals(io.signals, {
-    stop(signal) {
-      const again = signal === "SIGINT" ? " (Ctrl-C again quits at once)" : "";
-      reporter.log("info", `${signal}: handing running tasks back, then leaving${again}`, {
-        signal,
-      });
-      if (keeper.current) keeper.set({ ...keeper.current, state: "stopping" });
-      controller.abort();
-    },
-    force() {
-      reporter.stop();
-      reporter.log("warn", "quitting at once; the job host reassigns the running tasks later");
-      io.exit(EXIT.forced);
-    },
-  });
-  const limits = taskLimits(config);
-  const kind: "docker" | "bwrap" | "none" = sandbox?.kind ?? "none";
-  const allowList = {
-    allowImages: config.allowImages,
-    configPath: config.configPath,
-    sandbox: kind,
-  };
-  const beforeJoin = async (job: WorkerJob) => {
-    reporter.job(job, sandboxDescription(sandbox?.kind, config));
-    // Refused before asking: saying yes to an image that will not run helps nobody.
-    checkImage(job.image, allowList);
-    const id = printable(job.id);
-    if (ctx.flags.yes !== true) {
-      const yes = await confirm(io.stdin, io.stderr, "Join this job? [y/N] ", controller.signal);
-      if (!yes && !controller.signal.aborted) {
-        throw new DeclinedError("ERR_DECLINED", `you declined job ${id}; nothing was run`);
-      }
-    }
-    if (controller.signal.aborted) {
-      throw new DeclinedError(
-        "ERR_STOPPED_BEFORE_JOIN",
-        `stopped before joining job ${id}; nothing was run`,
-      );
-    }
-  };
+  const unwatch = watchStops(ctx, controller, "leaving");
   const options: WorkerLoopOptions = {
+    ...commonLoopOptions(ctx, controller.signal),
     jobHost: ctx.jobHost,
     ticket: ctx.ticket,
     identity: ctx.identity,
-    workDir: config.workDir,
-    slots: config.slots,
-    ...(sandbox ? { sandbox } : {}),
-    limits,
-    memoryBytes: limits.memoryBytes,
-    diskQuotaBytes: config.diskQuotaMb * 1024 * 1024,
-    resolveImage: createResolveImage({
-      ...allowList,
-      ensureImage: (image) => io.probes.ensureImage(image, config.dockerHost),
-    }),
-    beforeJoin,
     ...(ctx.link.transport.agent ? { agent: ctx.link.transport.agent } : {}),
     ...(ctx.link.clientAuth ? { clientAuth: ctx.link.clientAuth } : {}),
     callTimeoutMs: ctx.link.transport.timeouts.callMs,

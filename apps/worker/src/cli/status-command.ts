@@ -53,7 +53,10 @@ export function statusLines(status: WorkerStatus, alive: boolean, now: Date): st
   return [
     `worker     ${worker}`,
     `state      ${status.state}`,
-    `job        ${status.jobId ?? "(not joined yet)"} at ${status.jobHost}`,
+    ...(status.board ? [`board      ${status.board.url}: ${boardActivity(status)}`] : []),
+    status.jobHost === undefined
+      ? "job        (none yet)"
+      : `job        ${status.jobId ?? "(not joined yet)"} at ${status.jobHost}`,
     `pseudonym  ${status.pseudonym}`,
     `sandbox    ${status.sandbox}, ${status.slots} slot${status.slots === 1 ? "" : "s"}`,
     `tasks      ${status.running.length} running; ${succeeded} succeeded, ${failed} failed, ` +
@@ -62,4 +65,19 @@ export function statusLines(status: WorkerStatus, alive: boolean, now: Date): st
     `bytes      in ${formatBytes(status.bytesIn)}, out ${formatBytes(status.bytesOut)}`,
     `updated    ${status.updatedAt} (${ago} s ago)`,
   ];
+}
+
+/** What a board-mode worker is doing: waiting on the board for a seat, or in a job. */
+function boardActivity(status: WorkerStatus): string {
+  switch (status.state) {
+    case "starting":
+      return "registering";
+    case "waiting":
+      return "waiting on board";
+    case "joining":
+    case "running":
+      return "in job";
+    default:
+      return status.state;
+  }
 }

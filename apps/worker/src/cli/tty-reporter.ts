@@ -15,17 +15,21 @@ const CLEAR_LINE = "\r\u001b[2K";
 /** `job_x_0001 | m3: reading split (+1 more) | done 4, failed 0 | in 1.0 MiB, out 20 KiB` */
 export function statusLine(status: WorkerStatus, width = 100): string {
   const first = status.running[0];
+  const idle: Partial<Record<WorkerStatus["state"], string>> = {
+    stopping: "stopping",
+    starting: status.board ? "registering" : "waiting for a task",
+    waiting: "waiting on the board for a seat",
+    joining: "joining",
+  };
   const task =
     first === undefined
-      ? status.state === "stopping"
-        ? "stopping"
-        : "waiting for a task"
+      ? (idle[status.state] ?? "waiting for a task")
       : `${first.task}${first.status ? `: ${first.status}` : ""}${
           status.running.length > 1 ? ` (+${status.running.length - 1} more)` : ""
         }`;
   const { succeeded, failed } = status.counts;
   const parts = [
-    status.jobId ?? "joining",
+    status.jobId ?? (status.board && status.state !== "joining" ? "board" : "joining"),
     task,
     `done ${succeeded}, failed ${failed}`,
     `in ${formatBytes(status.bytesIn)}, out ${formatBytes(status.bytesOut)}`,
@@ -78,10 +82,16 @@ export function ttyReporter(stream: TtyStream): Reporter {
         print(
           `Left the job: ${printable(event.reason)} (succeeded ${succeeded}, failed ${failed})`,
         );
-        stop();
-        return;
+        // Board mode goes back to the board after a job; the worker itself is still running.
+        if (status.state === "left") {
+          stop();
+          return;
+        }
       }
       // A pty may report 0 columns (e.g. under script(1)): then assume a common width.
+      redraw(statusLine(status, stream.columns || 100));
+    },
+    status(status) {
       redraw(statusLine(status, stream.columns || 100));
     },
     stop,
