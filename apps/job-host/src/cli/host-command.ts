@@ -37,6 +37,15 @@ const optionsSchema = z.object({
     .string()
     .regex(/^(?:[^:]+:)?\d{1,5}$/, "expected [host:]port such as 9051 or 127.0.0.1:9051")
     .default("127.0.0.1:9051"),
+  request: z
+    .string()
+    .regex(
+      /^http:\/\/[^/]+\/status\/[A-Za-z0-9_-]{43}\/?$/,
+      "expected the status link the board gave, http://<board>.onion/status/<token>",
+    )
+    .optional(),
+  job: z.string().min(1).optional(),
+  boardPeriodMs: whole(100, 600_000).optional(),
 });
 
 /** `$XDG_STATE_HOME/tormr/job-host`, or `~/.local/state/tormr/job-host`. */
@@ -74,6 +83,15 @@ export function addHostCommand(program: Command, io: CliIo, setExit: (code: numb
       "tor's control port, cookie authentication (TORMR_TOR_CONTROL_PASSWORD for a password)",
       "127.0.0.1:9051",
     )
+    .option(
+      "--request <status link>",
+      "attach to this cluster request on a board: prove the onion to the board, admit the workers it matches to a job, ask for replacements when workers are lost, and finish the request when the job is over (saved in the state folder, so a restart carries on)",
+    )
+    .option(
+      "--job <id>",
+      "the job --request's workers are admitted to (default: the oldest unfinished job, waiting for one)",
+    )
+    .option("--board-period-ms <n>", "how often the board request is looked at (default 5000)")
     .action(async (raw: Record<string, unknown>) => {
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
@@ -114,6 +132,15 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     throw error;
   });
   const watch = watchInterrupts();
+  let boardLink: Awaited<ReturnType<typeof startBoardLink>>;
+  try {
+    boardLink = await startBoardLink(options, stateDir, host, tor, io);
+  } catch (error) {
+    watch.dispose();
+    await host.close();
+    await tor?.control.close();
+    throw error;
+  }
   await writeEndpoints(stateDir, {
     workerUrl: host.workerUrl,
     adminUrl: host.adminUrl,
@@ -148,7 +175,12 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     const end = await Promise.race([
       watch.interrupted.then((code) => ({ code })),
       ...(lost ? [lost] : []),
+      ...(boardLink ? [boardLink.failed.then((message) => ({ board: message }))] : []),
     ]);
+    if ("board" in end) {
+      io.stderr.write(`tormr: ${end.board}\n`);
+      return EXIT.badInput;
+    }
     if ("lost" in end) {
       io.stderr.write(
         `tormr: lost tor's control connection (${end.lost}), and with it the onion; stopping so that a supervisor starts the job host again (unfinished jobs resume)\n`,
@@ -158,11 +190,78 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     io.stderr.write("tormr: stopping the job host; unfinished jobs resume on the next start\n");
     return end.code === EXIT.sigterm ? EXIT.ok : end.code;
   } finally {
+    boardLink?.stop();
     watch.dispose();
     await removeEndpoints(stateDir);
     await host.close();
     await tor?.control.close();
   }
+}
+
+/**
+ * Follows `--request` (or the request saved by an earlier start) in the background. `failed`
+ * resolves with a message if the board refuses it; nothing resolves when it ends well.
+ */
+async function startBoardLink(
+  options: z.infer<typeof optionsSchema>,
+  stateDir: string,
+  host: Awaited<ReturnType<typeof import("../master/job-host.ts").startJobHost>>,
+  tor: Awaited<ReturnType<typeof attachHostTor>> | undefined,
+  io: CliIo,
+) {
+  const { followBoardRequest, savedBoardRequest, BOARD_REQUEST_FILE } = await import(
+    "../board/board-link.ts"
+  );
+  const saved = options.request ? undefined : await savedBoardRequest(stateDir);
+  const statusLink = options.request ?? saved?.statusLink;
+  if (!statusLink) return undefined;
+  const { chooseTransportKind, directTransport, torTransport } = await import(
+    "@tormr/tor/transport"
+  );
+  const boardUrl = new URL(statusLink).origin;
+  let transport: import("@tormr/tor/transport").Transport;
+  try {
+    if (chooseTransportKind(boardUrl, undefined) === "direct") {
+      transport = directTransport();
+    } else if (!tor) {
+      throw new Error("an onion board is reached through tor: add --tor");
+    } else if (!tor.socks) {
+      throw new Error("tor reports no SOCKS port: enable one (SocksPort 9050 in torrc)");
+    } else {
+      transport = torTransport({ socks: tor.socks, isolation: "tormr-host:board" });
+    }
+  } catch (error) {
+    throw new UsageError("ERR_BAD_VALUE", `--request: ${(error as Error).message}`);
+  }
+  const controller = new AbortController();
+  const say = (line: string) => io.stderr.write(`tormr: board: ${line}\n`);
+  const failed = followBoardRequest({
+    host,
+    stateDir,
+    statusLink,
+    job: options.job ?? saved?.job,
+    transport,
+    ...(options.boardPeriodMs ? { periodMs: options.boardPeriodMs } : {}),
+    say,
+    signal: controller.signal,
+  }).then(
+    async () => {
+      const { rm } = await import("node:fs/promises");
+      await rm(join(stateDir, BOARD_REQUEST_FILE), { force: true });
+      return new Promise<string>(() => {});
+    },
+    (error: unknown) =>
+      controller.signal.aborted
+        ? new Promise<string>(() => {})
+        : `board request: ${(error as Error).message}`,
+  );
+  return {
+    failed,
+    stop() {
+      controller.abort();
+      transport.close();
+    },
+  };
 }
 
 /** The tor this job host publishes its onion through (cookie or TORMR_TOR_CONTROL_PASSWORD). */

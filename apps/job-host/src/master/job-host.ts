@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
 import { type JobHostDb, openJobHostDb } from "@tormr/db/job-host";
 import type { TorControl } from "@tormr/tor/control/tor-control";
+import { BoardChallenges } from "../board/board-challenges.ts";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
 import { startAdminServer } from "./admin-server.ts";
@@ -47,6 +48,10 @@ export interface JobHost {
   master: Master;
   store: BucketStore;
   db: JobHostDb;
+  /** The challenges boards fetch from the worker onion to verify this host's requests. */
+  challenges: BoardChallenges;
+  /** tor's control connection, when the host is an onion service. */
+  tor: JobHostOptions["tor"];
   close(): Promise<void>;
 }
 
@@ -66,8 +71,11 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
     });
     // The listener comes first: grants name the store's URL, so the port must be known.
     const routes: { handler?: ReturnType<typeof workerRoutes> } = {};
+    const clientsNow = { wanted: async (): Promise<void> => {} };
+    const challenges = new BoardChallenges(() => clientsNow.wanted());
     server = createStoreServer(store, {
-      routes: (req, res) => routes.handler?.(req, res) ?? Promise.resolve(false),
+      routes: async (req, res) =>
+        (await challenges.route(req, res)) || ((await routes.handler?.(req, res)) ?? false),
       ...(options.log
         ? { log: (message: string) => options.log?.({ event: "error", message }) }
         : {}),
@@ -109,7 +117,11 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       ...(options.log ? { log: options.log } : {}),
     });
     routes.handler = workerRoutes(master);
-    const follow = onion?.follow(() => onionClients(db, master.settings), {
+    // Boards verifying a request are let in beside the workers until they have fetched their challenge.
+    const wanted = async () => challenges.withGuests(await onionClients(db, master.settings));
+    const published = onion;
+    if (published) clientsNow.wanted = async () => published.restrict(await wanted());
+    const follow = onion?.follow(wanted, {
       events: master,
       periodMs: master.settings.heartbeatMs,
     });
@@ -124,6 +136,8 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       master,
       store,
       db,
+      challenges,
+      tor: options.tor,
       close: async () => {
         follow?.stop();
         await onion?.close();

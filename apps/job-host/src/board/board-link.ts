@@ -1,0 +1,232 @@
+// A job host attached to its request on a board: prove the onion, wait for the cluster, admit its workers, replace the lost ones, finish.
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseStatusLink } from "@tormr/protocol/board-api";
+import { BoardApiError, BoardClient } from "@tormr/protocol/board-client";
+import { readPrivateFile, writePrivateFile } from "@tormr/tor/_private-file";
+import type { Transport } from "@tormr/tor/transport";
+import { z } from "zod";
+import type { JobHost } from "../master/job-host.ts";
+
+/** Kept in the state folder (0600): a status link is the request's capability. */
+export const BOARD_REQUEST_FILE = "board-request.json";
+
+const savedSchema = z.object({
+  statusLink: z.string(),
+  /** The job the cluster's workers are admitted to, once chosen. */
+  job: z.string().optional(),
+});
+type Saved = z.infer<typeof savedSchema>;
+
+export interface BoardLinkOptions {
+  host: JobHost;
+  stateDir: string;
+  statusLink: string;
+  /** The job to admit the workers to; default: the oldest unfinished job, waiting for one if none. */
+  job?: string | undefined;
+  /** How the board is reached (tor for an onion board). */
+  transport: Transport;
+  /** How often the request and the job are looked at. Default 5 s. */
+  periodMs?: number;
+  /** How often a failed verification is tried again, and how many times. */
+  verifyRetryMs?: number;
+  verifyAttempts?: number;
+  say: (line: string) => void;
+  signal: AbortSignal;
+}
+
+const OVER = ["succeeded", "failed", "cancelled"];
+
+/** The status link saved by an earlier `tormr host --request`, if any. */
+export async function savedBoardRequest(stateDir: string): Promise<Saved | undefined> {
+  const path = join(stateDir, BOARD_REQUEST_FILE);
+  const text = await readPrivateFile(path, "a board request's status link");
+  if (text === undefined) return undefined;
+  let parsed: z.ZodSafeParseResult<Saved>;
+  try {
+    parsed = savedSchema.safeParse(JSON.parse(text));
+  } catch {
+    parsed = savedSchema.safeParse(undefined);
+  }
+  if (!parsed.success) {
+    throw new Error(
+      `${path} is not a saved board request (${parsed.error.issues[0]?.message}); pass --request <status link> again`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Follows the request until its job is over. The link is saved first, so a restarted host
+ * (`tormr host` without --request) picks it up where it was: the challenge is the same, formed
+ * workers are admitted once (hashes already known are skipped), and lost ones replaced once.
+ * @returns when the job is over and the request finished, or when `signal` aborts.
+ * @throws an Error naming the problem: a bad link, a refused token, a request that is over, an onion the board could not verify.
+ */
+export async function followBoardRequest(options: BoardLinkOptions): Promise<void> {
+  const { host, say, signal } = options;
+  const period = options.periodMs ?? 5_000;
+  const { board, token } = parseStatusLink(options.statusLink);
+  const url = options.transport.checkUrl(board);
+  const client = new BoardClient({
+    baseUrl: url.origin,
+    ...(options.transport.agent ? { agent: options.transport.agent } : {}),
+    timeoutMs: options.transport.timeouts.callMs,
+  });
+  const saved: Saved = {
+    statusLink: options.statusLink,
+    ...(options.job ? { job: options.job } : {}),
+  };
+  const save = () =>
+    writePrivateFile(join(options.stateDir, BOARD_REQUEST_FILE), `${JSON.stringify(saved)}\n`);
+  await save();
+
+  let status = await retrying(() => client.status(token), "read the request", options);
+  if (!["waiting", "formed"].includes(status.state)) {
+    throw new Error(`the board says request ${status.id} is ${status.state}: post a new one`);
+  }
+  say(
+    `board request ${status.id} ("${status.title}"): ${status.state}, ${status.seated} of ${status.size} workers`,
+  );
+  if (!status.verified) await proveOnion(client, token, options);
+
+  while (status.state === "waiting") {
+    await sleep(period, undefined, { signal });
+    status = await retrying(() => client.status(token), "read the request", options);
+  }
+  if (status.state !== "formed") {
+    throw new Error(`the board says request ${status.id} is ${status.state}`);
+  }
+  say(`the cluster formed: ${status.seated} workers`);
+
+  saved.job ??= await jobToAdmitTo(host, period, say, signal);
+  await save();
+  const job = saved.job;
+  const reported = new Set<string>();
+  for (;;) {
+    const state = (await host.db.job.findUnique({ where: { id: job }, select: { state: true } }))
+      ?.state;
+    if (state === undefined) throw new Error(`job ${job} is not on this job host`);
+    if (OVER.includes(state)) break;
+    const members = await retrying(() => client.cluster(token), "read the cluster", options);
+    const added = await host.master.admitTicketHashes(
+      job,
+      members.map((m) => ({ hash: m.ticketHash, clientAuthKey: m.keys.clientAuth })),
+    );
+    if (added > 0)
+      say(`admitted ${added} worker${added === 1 ? "" : "s"} from the board to ${job}`);
+    const lost = (
+      await lostTickets(
+        host,
+        job,
+        members.map((m) => m.ticketHash),
+      )
+    ).filter((hash) => !reported.has(hash));
+    if (lost.length > 0) {
+      await retrying(() => client.replace(token, lost), "ask for replacements", options);
+      for (const hash of lost) reported.add(hash);
+      say(`asked the board to replace ${lost.length} lost worker${lost.length === 1 ? "" : "s"}`);
+    }
+    await sleep(period, undefined, { signal });
+  }
+  await retrying(() => client.finish(token), "finish the request", options);
+  say(`job ${job} is over; the board's request is finished and its workers are free`);
+}
+
+/** Serves the board's challenge on the onion (letting the board's key in) until the board has fetched it. */
+async function proveOnion(client: BoardClient, token: string, options: BoardLinkOptions) {
+  const { host, say } = options;
+  const attachment = await retrying(() => client.attach(token), "attach", options);
+  await host.challenges.serve(attachment.requestId, attachment.challenge, attachment.clientAuth);
+  try {
+    const attempts = options.verifyAttempts ?? 6;
+    for (let attempt = 1; ; attempt++) {
+      say("the board is fetching its challenge from this job host's onion through Tor");
+      try {
+        await client.verify(token);
+        say("the board verified that the onion is this job host's");
+        return;
+      } catch (error) {
+        // A fresh descriptor takes a while to reach the board's tor: try again, then give up saying why.
+        if (
+          !(error instanceof BoardApiError) ||
+          error.code !== "ERR_UNVERIFIED" ||
+          attempt >= attempts
+        ) {
+          throw new Error(`the board could not verify this job host: ${(error as Error).message}`);
+        }
+        say(`not yet (${error.message}); trying again`);
+        await sleep(options.verifyRetryMs ?? 15_000, undefined, { signal: options.signal });
+      }
+    }
+  } finally {
+    await host.challenges.withdraw(attachment.requestId);
+  }
+}
+
+/** The oldest unfinished job, waiting until there is one. */
+async function jobToAdmitTo(
+  host: JobHost,
+  period: number,
+  say: (line: string) => void,
+  signal: AbortSignal,
+): Promise<string> {
+  let told = false;
+  for (;;) {
+    const job = await host.db.job.findFirst({
+      where: { state: { in: ["preparing", "running"] } },
+      orderBy: { createdAt: "asc" },
+      select: { id: true },
+    });
+    if (job) return job.id;
+    if (!told)
+      say("waiting for a job to admit the cluster's workers to (submit one with --job-host)");
+    told = true;
+    await sleep(period, undefined, { signal });
+  }
+}
+
+/**
+ * Members the job lost: their ticket was used by a worker that left, was removed or has gone
+ * silent (as the onion's client list judges it: longer than an attempt's timeout and a poll).
+ */
+async function lostTickets(host: JobHost, job: string, hashes: string[]): Promise<string[]> {
+  const since = new Date(Date.now() - host.master.settings.timeoutMs - host.master.settings.pollMs);
+  const used = await host.db.joinTicket.findMany({
+    where: { hash: { in: hashes }, job, usedBy: { not: null } },
+    select: { hash: true, usedBy: true },
+  });
+  const workers = await host.db.worker.findMany({
+    where: { job, pseudonym: { in: used.map((t) => t.usedBy as string) } },
+    select: { pseudonym: true, state: true, lastSeen: true },
+  });
+  const gone = new Set(
+    workers.filter((w) => w.state !== "active" || w.lastSeen < since).map((w) => w.pseudonym),
+  );
+  return used.filter((t) => gone.has(t.usedBy as string)).map((t) => t.hash);
+}
+
+/** Calls the board, riding out its being unreachable for a while (Tor circuits fail); its refusals are final. */
+async function retrying<T>(
+  call: () => Promise<T>,
+  what: string,
+  options: Pick<BoardLinkOptions, "signal" | "say">,
+): Promise<T> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (let delay = 1_000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      return await call();
+    } catch (error) {
+      const transient =
+        error instanceof BoardApiError &&
+        ["ERR_UNREACHABLE", "ERR_TIMEOUT", "ERR_RATE_LIMITED", "TOO_MANY_REQUESTS"].includes(
+          error.code,
+        );
+      if (!transient || Date.now() > deadline) {
+        throw new Error(`could not ${what} on the board: ${(error as Error).message}`);
+      }
+      options.say(`could not ${what} on the board (${(error as Error).message}); trying again`);
+      await sleep(delay, undefined, { signal: options.signal });
+    }
+  }
+}
