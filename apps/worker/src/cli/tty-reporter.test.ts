@@ -63,3 +63,28 @@ describe("printable", () => {
     expect(printable("x".repeat(50), 10)).toBe(`${"x".repeat(9)}…`);
   });
 });
+
+describe("board mode", () => {
+  const onBoard = initialStatus({
+    pid: 1,
+    board: "http://b",
+    pseudonym: "p",
+    sandbox: "bwrap",
+    slots: 1,
+    now: new Date(0),
+  });
+
+  it("shows waiting on the board, and keeps the live line after a job is over", () => {
+    expect(statusLine({ ...onBoard, state: "waiting" })).toBe(
+      "board | waiting on the board for a seat | done 0, failed 0 | in 0 B, out 0 B",
+    );
+    let text = "";
+    const reporter = ttyReporter({ write: (t: string) => (text += t), columns: 200 });
+    reporter.event({ type: "left", reason: "the job is over" }, { ...onBoard, state: "waiting" });
+    reporter.status({ ...onBoard, state: "joining", jobHost: "http://h" });
+    expect(text).toContain("Left the job: the job is over");
+    expect(
+      text.endsWith("joining | reaching the job host | done 0, failed 0 | in 0 B, out 0 B"),
+    ).toBe(true);
+  });
+});

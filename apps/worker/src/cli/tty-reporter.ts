@@ -19,7 +19,7 @@ export function statusLine(status: WorkerStatus, width = 100): string {
     stopping: "stopping",
     starting: status.board ? "registering" : "waiting for a task",
     waiting: "waiting on the board for a seat",
-    joining: "joining",
+    joining: "reaching the job host",
   };
   const task =
     first === undefined
