@@ -6,7 +6,7 @@ import { openBoardDb } from "@tormr/db/board";
 import { registerWorker } from "../src/server/board/register-worker.ts";
 import { boardSettings } from "../src/server/board/settings.ts";
 import { pollAssignment } from "../src/server/board/worker-calls.ts";
-import { registration } from "../test/board-helpers.ts";
+import { admitCluster, registration } from "../test/board-helpers.ts";
 
 const board = () => process.env.BOARD_URL as string;
 const onion = () => process.env.BOARD_ONION as string;
@@ -71,6 +71,8 @@ test("a request is posted through the form, forms when workers register, and ano
       await expect(page.locator("#state")).toHaveText("Cluster formed", { timeout: 1000 });
     }).toPass({ timeout: 20_000 });
     await screenshot(page, "status-formed");
+    // As the job host does once its onion lets the cluster in.
+    expect(await admitCluster(db, statusUrl.split("/status/")[1] as string)).toBe(2);
     for (const worker of workers) {
       const assignment = await pollAssignment(db, worker.token);
       expect(assignment?.jobHost).toBe(`http://${HOST}`);

@@ -43,6 +43,12 @@ describe("the board API", () => {
     expect(await caller(workers[0]?.token).worker.poll()).toMatchObject({ state: "waiting" });
     const polled = caller(workers[0]?.token).worker.poll();
     await formClusters(db, SETTINGS);
+    const members = await caller(posted.statusToken).request.cluster();
+    expect(
+      await caller(posted.statusToken).request.admitted({
+        ticketHashes: members.map((m) => m.ticketHash),
+      }),
+    ).toEqual({ ok: true });
     expect(await polled).toMatchObject({
       state: "assigned",
       assignment: { requestId: posted.id, jobHost: `http://${HOST_ONION}.onion` },
@@ -70,6 +76,9 @@ describe("the board API", () => {
     for (const one of joined) tokens.push((await caller().worker.register(one.body)).token);
     await formClusters(db, SETTINGS);
     const members = await caller(posted.statusToken).request.cluster();
+    await caller(posted.statusToken).request.admitted({
+      ticketHashes: members.map((m) => m.ticketHash),
+    });
     const tickets = await Promise.all(
       tokens.map(async (t) => (await caller(t).worker.poll()).assignment?.ticket),
     );

@@ -17,7 +17,7 @@ import { postRequest } from "../src/server/board/post-request.ts";
 import { registerWorker } from "../src/server/board/register-worker.ts";
 import { requestStatus } from "../src/server/board/request-status.ts";
 import { pollAssignment } from "../src/server/board/worker-calls.ts";
-import { boardDb, registration, requestFields, VERIFYING } from "./board-helpers.ts";
+import { admitCluster, boardDb, registration, requestFields, VERIFYING } from "./board-helpers.ts";
 
 const BOARD_KEY = "A".repeat(52);
 
@@ -91,6 +91,7 @@ describe("proving the onion", () => {
       verified: true,
     });
     expect(await formClusters(db, VERIFYING)).toEqual([posted.id]);
+    await admitCluster(db, posted.statusToken);
     for (const worker of pool) expect(await pollAssignment(db, worker.token)).toBeDefined();
   });
 
@@ -148,6 +149,9 @@ describe("replacements and the end of a job", () => {
     expect(await formClusters(db, VERIFYING)).toEqual([posted.id]);
     const after = await clusterOf(db, posted.statusToken);
     expect(after.map((m) => m.pseudonym).sort()).toEqual([b?.pseudonym, c?.pseudonym].sort());
+    // The replacement is handed its seat once the job host admits it, as the first ones were.
+    expect(await pollAssignment(db, c?.token)).toBeUndefined();
+    expect(await admitCluster(db, posted.statusToken)).toBe(2);
     expect(await pollAssignment(db, c?.token)).toMatchObject({ requestId: posted.id });
     expect(await pollAssignment(db, a?.token)).toBeUndefined();
     expect((await requestStatus(db, newer.id, newer.statusToken)).state).toBe("waiting");

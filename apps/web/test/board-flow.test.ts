@@ -10,6 +10,7 @@ import { cancelRequest, requestStatus } from "../src/server/board/request-status
 import { hashSecret } from "../src/server/board/secrets.ts";
 import { leave, pollAssignment } from "../src/server/board/worker-calls.ts";
 import {
+  admitCluster,
   boardDb,
   HOST_ONION,
   registration,
@@ -40,6 +41,10 @@ describe("forming a cluster", () => {
       state: "formed",
       seated: 3,
     });
+    // Nothing for the workers until the job host lets them into its onion.
+    expect(await pollAssignment(db, workers[0]?.token)).toBeUndefined();
+    expect(await admitCluster(db, posted.statusToken)).toBe(3);
+    expect(await admitCluster(db, posted.statusToken)).toBe(0);
     const assignments = await Promise.all(workers.map((w) => pollAssignment(db, w.token)));
     const tickets = new Set(assignments.map((a) => a?.ticket));
     expect(tickets.size).toBe(3);
@@ -64,6 +69,7 @@ describe("forming a cluster", () => {
     const docker = await registerWorker(db, SETTINGS, registration({ sandbox: "docker" }).body);
     // Neither has 4 GiB: the big request waits, and the small one (docker only) takes the docker worker.
     expect(await formClusters(db, SETTINGS)).toEqual([small.id]);
+    await admitCluster(db, small.statusToken);
     expect(await pollAssignment(db, bwrap.token)).toBeUndefined();
     expect(await pollAssignment(db, docker.token)).toMatchObject({ requestId: small.id });
     await registerWorker(db, SETTINGS, registration({ memoryMb: 8192 }).body);

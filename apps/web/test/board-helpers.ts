@@ -11,6 +11,8 @@ import { registrationStatement } from "@tormr/protocol/board-api";
 import { PROTOCOL_VERSION } from "@tormr/protocol/version";
 import { base32Encode } from "@tormr/tor/base32";
 import { serviceIdFromPublicKey } from "@tormr/tor/onion-address";
+import { admitWorkers } from "../src/server/board/attach-request.ts";
+import { clusterOf } from "../src/server/board/cluster-of.ts";
 import { boardSettings, stampResource } from "../src/server/board/settings.ts";
 
 /** rend-spec-v3's test vector: a valid v3 address, here the board's own. */
@@ -91,4 +93,10 @@ export function requestFields(overrides: Record<string, unknown> = {}) {
     stamp: stamp("post"),
     ...overrides,
   };
+}
+
+/** What the request's job host does once its onion lets the cluster in: admits every member. */
+export async function admitCluster(db: BoardDb, statusToken: string): Promise<number> {
+  const members = await clusterOf(db, statusToken);
+  return admitWorkers(db, statusToken, { ticketHashes: members.map((m) => m.ticketHash) });
 }

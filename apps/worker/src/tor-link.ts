@@ -122,6 +122,11 @@ export interface JobHostLink {
   clientAuth: string | undefined;
   /** Where the job host's onion is, for messages. */
   describe: string;
+  /**
+   * Takes the key out of tor and gives it again: tor then forgets the descriptor it could not
+   * read (ONION_CLIENT_AUTH_REMOVE drops it), and fetches the current one on the next connection.
+   */
+  refresh(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -138,6 +143,7 @@ export async function openJobHostLink(options: LinkOptions): Promise<JobHostLink
       transport: directTransport(),
       clientAuth: undefined,
       describe: "direct",
+      refresh: async () => {},
       close: async () => {},
     };
   }
@@ -155,6 +161,10 @@ export async function openJobHostLink(options: LinkOptions): Promise<JobHostLink
       transport,
       clientAuth: key.publicKey,
       describe: tor.describe,
+      async refresh() {
+        await tor.removeClientAuth(hostname).catch(() => {});
+        await tor.addClientAuth(hostname, key.privateKey);
+      },
       async close() {
         transport.close();
         await tor.removeClientAuth(hostname).catch(() => {});

@@ -50,6 +50,13 @@ export interface WorkerLoopOptions {
    * Over Tor a fresh onion's descriptor or circuit can take a while; default 0 (fail at once).
    */
   joinPatienceMs?: number;
+  /**
+   * A worker the board seated may reach the onion while it is being re-published with the
+   * worker's key, and an HSDir still serves the one before: tor's refusals of the key (0xF4,
+   * 0xF5) are then waited out for `patienceMs`, `refresh` dropping tor's copy of the descriptor
+   * before each try. Without it they are final (the worker is not in the cluster).
+   */
+  admission?: { patienceMs: number; refresh: () => Promise<void> };
 }
 
 export type WorkerEvent =
@@ -88,6 +95,7 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<WorkerL
     () => client.challenge(options.ticket),
     options.joinPatienceMs ?? 0,
     options.signal,
+    options.admission,
   );
   await options.beforeJoin?.(job);
   const image = await options.resolveImage(job.image);
@@ -280,6 +288,7 @@ async function untilReachable<T>(
   call: () => Promise<T>,
   patienceMs: number,
   signal: AbortSignal | undefined,
+  admission?: WorkerLoopOptions["admission"],
 ): Promise<T> {
   const since = Date.now();
   for (let failures = 1; ; failures++) {
@@ -288,8 +297,14 @@ async function untilReachable<T>(
     } catch (error) {
       const away = error instanceof WorkerApiError && error.status === 0;
       const reply = (error as { cause?: { socksReply?: number } }).cause?.socksReply;
-      const final = reply !== undefined && FINAL_SOCKS_REPLIES.has(reply);
-      if (!away || final || signal?.aborted || Date.now() - since > patienceMs) throw error;
+      const refused = reply === 0xf4 || reply === 0xf5;
+      const waited = Date.now() - since;
+      const final =
+        reply !== undefined &&
+        FINAL_SOCKS_REPLIES.has(reply) &&
+        !(refused && admission && waited < admission.patienceMs);
+      if (!away || final || signal?.aborted || (waited > patienceMs && !refused)) throw error;
+      if (refused) await admission?.refresh();
       await sleep(Math.min(5_000, 250 * 2 ** failures));
     }
   }

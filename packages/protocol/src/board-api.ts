@@ -116,8 +116,8 @@ export const clusterMemberSchema = z.object({
 export type BoardClusterMember = z.infer<typeof clusterMemberSchema>;
 export const clusterResponseSchema = z.array(clusterMemberSchema);
 
-export const replaceRequestSchema = z.object({
-  /** The tickets (by hash) of the members the job host lost: their seats go to other workers. */
+export const ticketHashesSchema = z.object({
+  /** Members by their tickets' hashes: admitted (let into the onion), or lost (seats to free). */
   ticketHashes: z
     .array(z.string().regex(/^[0-9a-f]{64}$/))
     .min(1)

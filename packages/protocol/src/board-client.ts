@@ -126,6 +126,11 @@ export class BoardClient {
     return this.parsed(clusterResponseSchema, await this.query("request.cluster", token));
   }
 
+  /** Says these members' keys are let into the onion: only now does the board hand them their seats. */
+  async admitted(token: string, ticketHashes: string[]): Promise<void> {
+    this.parsed(okSchema, await this.mutation("request.admitted", { ticketHashes }, { token }));
+  }
+
   /** Frees the seats of lost members (by their tickets' hashes); the board seats others. */
   async replace(token: string, ticketHashes: string[]): Promise<void> {
     this.parsed(okSchema, await this.mutation("request.replace", { ticketHashes }, { token }));

@@ -103,6 +103,7 @@ export async function followBoardRequest(options: BoardLinkOptions): Promise<voi
   await save();
   const job = saved.job;
   const reported = new Set<string>();
+  const acknowledged = new Set<string>();
   for (;;) {
     const state = (await host.db.job.findUnique({ where: { id: job }, select: { state: true } }))
       ?.state;
@@ -113,6 +114,14 @@ export async function followBoardRequest(options: BoardLinkOptions): Promise<voi
       job,
       members.map((m) => ({ hash: m.ticketHash, clientAuthKey: m.keys.clientAuth })),
     );
+    // The board hands a seat to its worker only once its key is in the published onion: a worker
+    // arriving earlier would be refused, and its tor would keep the descriptor it cannot read.
+    const fresh = members.map((m) => m.ticketHash).filter((hash) => !acknowledged.has(hash));
+    if (fresh.length > 0) {
+      await host.applyOnionClients();
+      await retrying(() => client.admitted(token, fresh), "admit the workers", options);
+      for (const hash of fresh) acknowledged.add(hash);
+    }
     if (added > 0)
       say(`admitted ${added} worker${added === 1 ? "" : "s"} from the board to ${job}`);
     const lost = (
@@ -188,22 +197,28 @@ async function jobToAdmitTo(
 
 /**
  * Members the job lost: their ticket was used by a worker that left, was removed or has gone
- * silent (as the onion's client list judges it: longer than an attempt's timeout and a poll).
+ * silent (as the onion's client list judges it: longer than an attempt's timeout and a poll), or
+ * was never used in four times that (the worker never came: dead, or its tor never got in).
  */
 async function lostTickets(host: JobHost, job: string, hashes: string[]): Promise<string[]> {
-  const since = new Date(Date.now() - host.master.settings.timeoutMs - host.master.settings.pollMs);
-  const used = await host.db.joinTicket.findMany({
-    where: { hash: { in: hashes }, job, usedBy: { not: null } },
-    select: { hash: true, usedBy: true },
+  const { timeoutMs, pollMs } = host.master.settings;
+  const now = Date.now();
+  const since = new Date(now - timeoutMs - pollMs);
+  const tickets = await host.db.joinTicket.findMany({
+    where: { hash: { in: hashes }, job },
+    select: { hash: true, usedBy: true, createdAt: true },
   });
   const workers = await host.db.worker.findMany({
-    where: { job, pseudonym: { in: used.map((t) => t.usedBy as string) } },
+    where: { job, pseudonym: { in: tickets.flatMap((t) => (t.usedBy ? [t.usedBy] : [])) } },
     select: { pseudonym: true, state: true, lastSeen: true },
   });
   const gone = new Set(
     workers.filter((w) => w.state !== "active" || w.lastSeen < since).map((w) => w.pseudonym),
   );
-  return used.filter((t) => gone.has(t.usedBy as string)).map((t) => t.hash);
+  const neverCame = new Date(now - 4 * (timeoutMs + pollMs));
+  return tickets
+    .filter((t) => (t.usedBy ? gone.has(t.usedBy) : t.createdAt < neverCame))
+    .map((t) => t.hash);
 }
 
 /** Calls the board, riding out its being unreachable for a while (Tor circuits fail); its refusals are final. */

@@ -52,6 +52,11 @@ export interface JobHost {
   challenges: BoardChallenges;
   /** tor's control connection, when the host is an onion service. */
   tor: JobHostOptions["tor"];
+  /**
+   * Makes the onion's client authorization what the jobs' tickets and workers say now, and
+   * resolves once it is published (at once without Tor): after it, an admitted key gets in.
+   */
+  applyOnionClients(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -138,6 +143,7 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       db,
       challenges,
       tor: options.tor,
+      applyOnionClients: () => clientsNow.wanted(),
       close: async () => {
         follow?.stop();
         await onion?.close();

@@ -209,6 +209,7 @@ async function runJob(
       ...(link.clientAuth ? { clientAuth: link.clientAuth } : {}),
       callTimeoutMs: link.transport.timeouts.callMs,
       joinPatienceMs: link.transport.timeouts.reachMs,
+      admission: { patienceMs: link.transport.timeouts.reachMs, refresh: () => link.refresh() },
       signal,
       onEvent(event) {
         if (keeper.current === undefined) return;

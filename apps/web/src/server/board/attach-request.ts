@@ -1,6 +1,6 @@
-// A job host's calls on its request: attach (get the challenge), verify (the board fetches it from the onion), replace lost workers, finish.
+// A job host's calls on its request: attach (get the challenge), verify (the board fetches it from the onion), admit its workers, replace lost ones, finish.
 import type { BoardDb } from "@tormr/db/board";
-import { challengePath, replaceRequestSchema } from "@tormr/protocol/board-api";
+import { challengePath, ticketHashesSchema } from "@tormr/protocol/board-api";
 import { BoardError } from "./errors.ts";
 import { freeSeats } from "./free-seats.ts";
 import { parseInput } from "./post-request.ts";
@@ -118,7 +118,7 @@ export async function replaceWorkers(
   token: string | undefined,
   input: unknown,
 ): Promise<number> {
-  const { ticketHashes } = parseInput(replaceRequestSchema, input);
+  const { ticketHashes } = parseInput(ticketHashesSchema, input);
   const request = await ownRequest(db, undefined, token);
   if (request.state !== "formed") {
     throw new BoardError("ERR_CONFLICT", `the request is ${request.state}, not formed`);
@@ -136,6 +136,30 @@ export async function replaceWorkers(
     }),
   ]);
   return workers.length;
+}
+
+/**
+ * The job host lets these members in (by their tickets' hashes): their seats are handed to their
+ * workers from now on. Hashes of no seat of this request are ignored.
+ * @returns how many seats were newly admitted.
+ * @throws BoardError ERR_TOKEN, ERR_BAD_INPUT, ERR_CONFLICT unless formed.
+ */
+export async function admitWorkers(
+  db: BoardDb,
+  token: string | undefined,
+  input: unknown,
+  now = new Date(),
+): Promise<number> {
+  const { ticketHashes } = parseInput(ticketHashesSchema, input);
+  const request = await ownRequest(db, undefined, token);
+  if (request.state !== "formed") {
+    throw new BoardError("ERR_CONFLICT", `the request is ${request.state}, not formed`);
+  }
+  const admitted = await db.seat.updateMany({
+    where: { request: request.id, ticketHash: { in: ticketHashes }, admittedAt: null },
+    data: { admittedAt: now },
+  });
+  return admitted.count;
 }
 
 /**

@@ -35,7 +35,7 @@ export async function heartbeat(db: BoardDb, token: string | undefined, now = ne
 }
 
 /**
- * The worker's seat, if it has one: the job host's onion and its join ticket. Only the token's
+ * The worker's seat, once its job host has admitted it: the job host's onion and its join ticket. Only the token's
  * owner ever sees its ticket. Also a heartbeat.
  */
 export async function pollAssignment(
@@ -46,14 +46,20 @@ export async function pollAssignment(
   const worker = await workerByToken(db, token);
   const seat = await db.seat.findUnique({
     where: { worker: worker.pseudonym },
-    select: { request: true, ticket: true, Request: { select: { onion: true, state: true } } },
+    select: {
+      request: true,
+      ticket: true,
+      admittedAt: true,
+      Request: { select: { onion: true, state: true } },
+    },
   });
   await db.worker.update({
     where: { pseudonym: worker.pseudonym },
     data: { lastSeen: now },
     select: { pseudonym: true },
   });
-  if (!seat?.ticket || seat.Request.state !== "formed") return undefined;
+  // Before the job host lets the worker's key in, its onion would refuse the worker.
+  if (!seat?.ticket || !seat.admittedAt || seat.Request.state !== "formed") return undefined;
   return {
     requestId: seat.request,
     jobHost: `http://${seat.Request.onion}.onion`,

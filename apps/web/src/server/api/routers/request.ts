@@ -1,6 +1,7 @@
 // Requesters' and job hosts' calls: post a request; with its status token read it, attach and verify its job host, replace lost workers, finish or cancel it.
 import { z } from "zod";
 import {
+  admitWorkers,
   attachRequest,
   finishRequest,
   replaceWorkers,
@@ -34,6 +35,12 @@ export const requestRouter = createRouter({
 
   /** For the job host, once formed: its workers' public keys and their tickets' hashes. */
   cluster: publicProcedure.query(({ ctx }) => clusterOf(ctx.db, ctx.token)),
+
+  /** The job host lets these members (by ticket hash) into its onion: their seats go to them now. */
+  admitted: publicProcedure.input(z.unknown()).mutation(async ({ ctx, input }) => {
+    await admitWorkers(ctx.db, ctx.token, input);
+    return { ok: true as const };
+  }),
 
   /** The job host lost these members (by ticket hash): their seats go to other workers. */
   replace: publicProcedure.input(z.unknown()).mutation(async ({ ctx, input }) => {

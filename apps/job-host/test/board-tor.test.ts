@@ -1,0 +1,272 @@
+// End to end over the private Tor network: a board onion, a request posted through its form in Chromium over Tor, `tormr host --request`, workers from `tormr-worker start --board`, one killed mid-job and replaced through the board.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "@playwright/test";
+import { deriveBoardIdentity } from "@tormr/crypto/board-identity";
+import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
+import { mintStamp } from "@tormr/crypto/stamp";
+import { openBoardDb } from "@tormr/db/board";
+import type { AddedTestnetClient } from "@tormr/tor/testnet/add-client";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import {
+  adminClient,
+  type HostProcess,
+  killAll,
+  startHostProcess,
+  TORMR_WORKER,
+  type WorkerProcess,
+  waitForJob,
+} from "./cluster-helpers.ts";
+import { fixture, jobSpec, readParts, wordCountOracle, workspace } from "./helpers.ts";
+import { addTors, TOR_HOST, until } from "./tor-helpers.ts";
+
+const TORMR_BOARD = join(import.meta.dirname, "..", "..", "web", "bin", "tormr-board.js");
+
+interface Board {
+  onion: string;
+  stateDir: string;
+  process: ChildProcess;
+  log: string[];
+  exited: Promise<number | null>;
+}
+
+/** `tormr-board start` publishing through `tor`, with cheap stamps and quick matching. */
+async function startBoard(stateDir: string, tor: AddedTestnetClient): Promise<Board> {
+  const child = spawn(
+    process.execPath,
+    [
+      TORMR_BOARD,
+      "start",
+      "--state-dir",
+      stateDir,
+      "--tor-control",
+      `127.0.0.1:${tor.client.controlPort}`,
+      "--register-bits",
+      "8",
+      "--post-bits",
+      "8",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TORMR_BOARD_MATCH_MS: "300" } },
+  );
+  const log: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const onion = await new Promise<string>((resolve, reject) => {
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on("line", (line) => {
+        log.push(line);
+        const found = /onion: http:\/\/([a-z2-7]{56})\.onion/.exec(line)?.[1];
+        if (found) resolve(found);
+      });
+    }
+    void exited.then((code) =>
+      reject(new Error(`tormr-board exited with ${code}:\n${log.join("\n")}`)),
+    );
+  });
+  return { onion, stateDir, process: child, log, exited };
+}
+
+/** `tormr-worker start --board` through its own tor, in bubblewrap. */
+function startBoardWorker(board: string, dir: string, tor: AddedTestnetClient): WorkerProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      TORMR_WORKER,
+      "start",
+      "--board",
+      `http://${board}.onion`,
+      "--tor-control",
+      `127.0.0.1:${tor.client.controlPort}`,
+      "--config-dir",
+      join(dir, "config"),
+      "--work-dir",
+      join(dir, "work"),
+      "--disk-quota-mb",
+      "256",
+      "--sandbox",
+      "bwrap",
+      "--yes",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const output: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on("line", (line) => output.push(line));
+  }
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { pseudonym: "", process: child, output, exited };
+}
+
+let dir: string;
+let tors: AddedTestnetClient[] = [];
+let board: Board | undefined;
+let host: HostProcess | undefined;
+const workers: WorkerProcess[] = [];
+const w = workspace(3, 60_000, 43);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "tormr-board-tor-"));
+  // 0 the board's, 1 the requester's (her browser and her job host), 2–5 four volunteers'.
+  tors = await addTors(6);
+  board = await startBoard(join(dir, "board"), tors[0] as AddedTestnetClient);
+}, 240_000);
+
+afterAll(async () => {
+  await killAll(host, workers);
+  board?.process.kill("SIGTERM");
+  await board?.exited;
+  await Promise.all(tors.map((tor) => tor.stop()));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  w.cleanup();
+});
+
+describe("a cluster formed on the board, over Tor", () => {
+  it("posts through the form in Chromium over Tor, proves the onion, forms, runs identical to the oracle, and replaces a killed worker", async () => {
+    onTestFailed(() => {
+      const tail = (name: string, lines: string[] | undefined) =>
+        `--- ${name}\n${(lines ?? []).slice(-40).join("\n")}`;
+      console.error(
+        [
+          tail("board", board?.log),
+          tail("job host", host?.log),
+          ...workers.map((x, i) => tail(`worker ${i}`, x.output)),
+        ].join("\n"),
+      );
+    });
+    const onion = board?.onion as string;
+    const requester = tors[1] as AddedTestnetClient;
+
+    // 1. The job host is up first: its onion is what the request names.
+    host = await startHostProcess(join(dir, "host"), [
+      "--tor",
+      "--tor-control",
+      `127.0.0.1:${requester.client.controlPort}`,
+      ...TOR_HOST,
+    ]);
+    const hostOnion = new URL(host.workerUrl).hostname;
+    host.process.kill("SIGTERM");
+    await host.exited;
+
+    // 2. The request, posted through the board's form in Chromium, reaching the board through Tor.
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"],
+      proxy: { server: `socks5://127.0.0.1:${requester.client.socksPort}` },
+    });
+    let statusLink: string;
+    try {
+      const page = await browser.newPage({ javaScriptEnabled: false });
+      await page.goto(`http://${onion}.onion/post`, { timeout: 120_000 });
+      await page.fill("#title", "Word count over Tor");
+      await page.fill("#description", "End to end through the board.");
+      await page.fill("#onion", hostOnion);
+      await page.fill("#size", "3");
+      await page.fill("#stamp", mintStamp(`${onion}/post`, 8));
+      await page.click("button[type=submit]");
+      await page.waitForURL(/\/status\/[A-Za-z0-9_-]{43}/, { timeout: 120_000 });
+      statusLink = page.url().replace(/\?.*$/, "");
+      expect(await page.locator("#state").textContent()).toBe("Waiting for volunteers");
+      expect(await page.locator("#unverified").count()).toBe(1);
+    } finally {
+      await browser.close();
+    }
+    expect(statusLink).toMatch(new RegExp(`^http://${onion}\\.onion/status/`));
+
+    // 3. The job host again, attached to the request: it proves its onion to the board.
+    host = await startHostProcess(join(dir, "host"), [
+      "--tor",
+      "--tor-control",
+      `127.0.0.1:${requester.client.controlPort}`,
+      "--request",
+      statusLink,
+      "--board-period-ms",
+      "1000",
+      ...TOR_HOST,
+    ]);
+    const started = host;
+    const admin = adminClient(started);
+    await until(
+      "the board verifying the job host's onion",
+      () => started.log.some((line) => line.includes("the board verified")),
+      240_000,
+    );
+    const spec = jobSpec({
+      inputs: [w.input],
+      output: join(w.dir, "out"),
+      task: {
+        kind: "streaming",
+        mapper: "sleep 3 && python3 wc_mapper.py",
+        reducer: "sleep 0.5 && python3 wc_reducer.py",
+      },
+      files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+      numReduceTasks: 3,
+      conf: { "mapreduce.input.fileinputformat.split.maxsize": "15000" },
+    });
+    const { jobId } = await admin.createJob(spec, 0);
+
+    // 4. Three volunteers join through the board; the cluster forms and they join the job host.
+    for (let i = 0; i < 3; i++) {
+      workers.push(startBoardWorker(onion, join(dir, `w${i}`), tors[i + 2] as AddedTestnetClient));
+    }
+    await until(
+      "the job host admitting the board's 3 workers",
+      () => started.log.some((line) => /admitted 3 workers from the board/.test(line)),
+      240_000,
+    );
+    await waitForJob(admin, jobId, (s) => s.maps.committed > 0, 240_000);
+
+    // 5. A worker is killed inside a map; a fourth volunteer is waiting on the board.
+    const spare = startBoardWorker(onion, join(dir, "w3"), tors[5] as AddedTestnetClient);
+    workers.push(spare);
+    let victim: string | undefined;
+    await until("a map attempt that has just started", async () => {
+      const now = Date.now();
+      victim = (await admin.attempts(jobId)).find(
+        (a) =>
+          a.state === "running" && a.task.startsWith("m") && now - Date.parse(a.startedAt) < 1000,
+      )?.worker;
+      return victim !== undefined;
+    });
+    // The job host knows each worker by its pseudonym on this board, derived from its identity.
+    const pseudonyms = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const { identity } = await loadOrCreateIdentity(join(dir, `w${i}`, "config"));
+        return deriveBoardIdentity(identity, onion).pseudonym;
+      }),
+    );
+    const killed = workers[pseudonyms.indexOf(victim as string)];
+    expect(killed).toBeDefined();
+    killed?.process.kill("SIGKILL");
+
+    await until(
+      "the job host asking the board for a replacement",
+      () => started.log.some((line) => /asked the board to replace 1 lost worker/.test(line)),
+      120_000,
+    );
+    const final = await waitForJob(admin, jobId, undefined, 300_000);
+    expect(final.error).toBeNull();
+    expect(final.state).toBe("succeeded");
+    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+
+    // 6. The board's record: the replacement was seated in the same request, and it is finished.
+    await until(
+      "the request finished on the board",
+      () => started.log.some((line) => line.includes("the board's request is finished")),
+      120_000,
+    );
+    const db = await openBoardDb(join(board?.stateDir as string, "board.db"));
+    try {
+      const request = await db.request.findFirstOrThrow({ select: { state: true, id: true } });
+      expect(request.state).toBe("finished");
+      expect(await db.seat.count()).toBe(0);
+    } finally {
+      await db.$disconnect();
+    }
+    expect(
+      started.log.filter((line) => /admitted 1 worker from the board/.test(line)),
+    ).toHaveLength(1);
+    expect(spare.output.join("\n")).toMatch(/joined/i);
+  }, 900_000);
+});
