@@ -4,32 +4,22 @@ import type { BoardDb } from "@tormr/db/board";
 import type { BoardAssignment } from "@tormr/protocol/board-api";
 import { noteSeen } from "../fast/last-seen.ts";
 import { workerByToken } from "./register-worker.ts";
-import { hashSecret } from "./secrets.ts";
 
 /**
  * Marks the worker heard from; a worker that had left is available again. The token is checked at
  * once (a bad one is refused now), but lastSeen is written with the other heartbeats of the same
- * second (see noteSeen): a heartbeat costs one indexed read, not a write and an fsync.
+ * second (see noteSeen): a heartbeat costs a read, not a write and its fsync. Under
+ * `tormr-board start`, most heartbeats are answered before they reach here (fast/heartbeat.ts).
  */
 export async function heartbeat(db: BoardDb, token: string | undefined, now = new Date()) {
-  // A raw read: a quarter of findUnique's cost through Prisma's query compiler, and heartbeats
-  // are the board's most frequent call. Anything but a known, present worker (no token, an
-  // unknown one, a banned or departed worker) goes the usual way, for its usual refusal.
-  const [found] = token
-    ? await db.$queryRaw<{ pseudonym: string; state: string }[]>`
-        SELECT "pseudonym", "state" FROM "Worker" WHERE "tokenHash" = ${hashSecret(token)}`
-    : [];
-  if (found && (found.state === "available" || found.state === "seated")) {
-    noteSeen(db, found.pseudonym, now);
+  const worker = await workerByToken(db, token);
+  if (worker.state !== "left") {
+    noteSeen(db, worker.pseudonym, now);
     return;
   }
-  const worker = await workerByToken(db, token);
   await db.worker.update({
     where: { pseudonym: worker.pseudonym },
-    data: {
-      lastSeen: now,
-      ...(worker.state === "left" ? { state: "available", availableSince: now } : {}),
-    },
+    data: { lastSeen: now, state: "available", availableSince: now },
     select: { pseudonym: true },
   });
 }
