@@ -4,10 +4,15 @@ import { mkdtemp, readdir, rm, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { mintStamp } from "@tormr/crypto/stamp";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import { BoardClient } from "@tormr/protocol/board-client";
 import { attachTor } from "@tormr/tor/tor-process";
+import { chooseTransportKind, directTransport, torTransport } from "@tormr/tor/transport";
+import { followBoardRequest } from "../board/board-link.ts";
 import type { JobProgress, JobResult } from "../local/types.ts";
 import { startJobHost } from "../master/job-host.ts";
 import { type JobStatus, jobStatus, progressOf } from "../master/job-status.ts";
@@ -39,6 +44,19 @@ export interface ClusterJobOptions {
    * (cookie authentication). Without it everything moves directly on 127.0.0.1.
    */
   tor?: { host: TorEndpoint; workers: TorEndpoint[] };
+  /**
+   * Form the cluster on this bulletin board instead of handing out tickets: the job host posts a
+   * request for `workers` there (by API, its stamp computed here), proves its onion, and admits
+   * whom the board matches; the workers volunteer with `tormr-worker start --board`. Over Tor.
+   */
+  board?: { url: string; title: string; description: string };
+}
+
+/** What the board part of a job did. */
+export interface BoardRun {
+  /** The request's secret status link (the requester's capability). */
+  statusLink: string;
+  requestId: string;
 }
 
 export interface TorEndpoint {
@@ -65,9 +83,16 @@ interface WorkerChild {
   exited: Promise<number | null>;
 }
 
-export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): Promise<JobResult> {
+export async function runClusterJob(
+  spec: JobSpec,
+  options: ClusterJobOptions,
+): Promise<JobResult & { board?: BoardRun }> {
   const started = performance.now();
   const tor = options.tor;
+  if (options.board && !tor) throw new Error("a cluster formed on a board runs over Tor: give tor");
+  if (options.board && options.sandbox === "none") {
+    throw new Error("volunteers from a board always run jobs in a sandbox: choose bwrap or docker");
+  }
   if (tor && tor.workers.length < options.workers) {
     throw new Error(
       `over Tor every worker needs its own tor: got ${tor.workers.length} for ${options.workers} workers`,
@@ -77,8 +102,9 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
   const hostTor = tor
     ? await attachTor({ host: tor.host.host ?? "127.0.0.1", controlPort: tor.host.controlPort })
     : undefined;
+  const hostStateDir = options.stateDir ?? join(scratch, "host");
   const host = await startJobHost({
-    stateDir: options.stateDir ?? join(scratch, "host"),
+    stateDir: hostStateDir,
     settings: { ...LOCAL_SETTINGS, ...(tor ? TOR_SETTINGS : {}), ...options.settings },
     ...(hostTor ? { tor: { control: hostTor.control } } : {}),
     ...(options.log ? { log: options.log } : {}),
@@ -87,9 +113,23 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
     throw error;
   });
   const workers: WorkerChild[] = [];
+  const stopBoard = new AbortController();
+  let boardRun: (BoardRun & { followed: Promise<void> }) | undefined;
   try {
     await host.master.createJob(spec);
-    const tickets = await host.master.createTickets(spec.id, options.workers);
+    if (options.board) {
+      boardRun = await postToBoard(
+        spec,
+        options,
+        host,
+        hostStateDir,
+        hostTor?.socks,
+        stopBoard.signal,
+      );
+    }
+    const tickets = options.board
+      ? Array.from({ length: options.workers }, () => undefined)
+      : await host.master.createTickets(spec.id, options.workers);
     const env = options.env ?? process.env;
     // The workers share this machine's disk: each may use its share of what is free now.
     const { bavail, bsize } = await statfs(scratch);
@@ -98,15 +138,19 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
     for (const [i, ticket] of tickets.entries()) {
       const workerTor = tor?.workers[i];
       workers.push(
-        startWorker(bin, host.workerUrl, ticket, {
-          dir: join(scratch, `worker-${i}`),
-          sandbox: options.sandbox,
-          env,
-          quotaMb,
-          ...(workerTor
-            ? { torControl: `${workerTor.host ?? "127.0.0.1"}:${workerTor.controlPort}` }
-            : {}),
-        }),
+        startWorker(
+          bin,
+          ticket ? { url: host.workerUrl, ticket } : { board: options.board?.url ?? "" },
+          {
+            dir: join(scratch, `worker-${i}`),
+            sandbox: options.sandbox,
+            env,
+            quotaMb,
+            ...(workerTor
+              ? { torControl: `${workerTor.host ?? "127.0.0.1"}:${workerTor.controlPort}` }
+              : {}),
+          },
+        ),
       );
     }
     let timer: NodeJS.Timeout | undefined;
@@ -120,7 +164,9 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
           const now = await jobStatus(host.db, spec.id);
           options.onProgress?.(progressOf(now));
           if (["succeeded", "failed", "cancelled"].includes(now.state)) resolve(now);
-          else if (workers.every((w) => w.child.exitCode !== null)) {
+          else if (boardRun && (await settledWith(boardRun.followed))) {
+            reject(new Error(`the board request ended before job ${spec.id} did`));
+          } else if (workers.every((w) => w.child.exitCode !== null)) {
             const tails = workers.map((w, i) => `worker ${i}: ${w.tail.slice(-3).join(" | ")}`);
             reject(
               new MapReduceError(
@@ -162,8 +208,18 @@ export async function runClusterJob(spec: JobSpec, options: ClusterJobOptions): 
       reduces: status.reduces.total,
       failedAttempts: status.failedAttempts,
       durationMs: performance.now() - started,
+      ...(boardRun
+        ? { board: { statusLink: boardRun.statusLink, requestId: boardRun.requestId } }
+        : {}),
     };
   } finally {
+    // The job host finishes the board's request; board workers then go back to waiting there,
+    // and are stopped (they leave the board).
+    if (boardRun) {
+      await Promise.race([boardRun.followed.catch(() => {}), sleep(15_000)]);
+      stopBoard.abort();
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGTERM");
+    }
     // Workers leave by themselves once the job is over; one that does not is stopped.
     await Promise.race([
       Promise.all(workers.map((w) => w.exited)),
@@ -186,12 +242,15 @@ interface WorkerSetup {
   torControl?: string;
 }
 
-function startWorker(bin: string, url: string, ticket: string, setup: WorkerSetup): WorkerChild {
+function startWorker(
+  bin: string,
+  where: { url: string; ticket: string } | { board: string },
+  setup: WorkerSetup,
+): WorkerChild {
   const { dir, sandbox, env, quotaMb } = setup;
   const args = [
     "start",
-    "--job-host",
-    url,
+    ...("board" in where ? ["--board", where.board] : ["--job-host", where.url]),
     "--config-dir",
     join(dir, "config"),
     "--work-dir",
@@ -200,13 +259,15 @@ function startWorker(bin: string, url: string, ticket: string, setup: WorkerSetu
     String(quotaMb),
     "--yes",
     ...(sandbox === "none" ? ["--unsafe-no-sandbox"] : ["--sandbox", sandbox]),
-    ...(setup.torControl ? ["--tor", "--tor-control", setup.torControl] : []),
+    ...(setup.torControl
+      ? ["board" in where ? "" : "--tor", "--tor-control", setup.torControl].filter(Boolean)
+      : []),
   ];
   const viaNode = bin.endsWith(".js") || bin.endsWith(".mjs");
   const child = spawn(viaNode ? process.execPath : bin, viaNode ? [bin, ...args] : args, {
     stdio: ["ignore", "pipe", "pipe"],
     // The ticket goes in the environment, never in the process list.
-    env: { ...env, TORMR_WORKER_TICKET: ticket },
+    env: { ...env, ...("ticket" in where ? { TORMR_WORKER_TICKET: where.ticket } : {}) },
   });
   const tail: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
@@ -221,4 +282,68 @@ function startWorker(bin: string, url: string, ticket: string, setup: WorkerSetu
     child.once("error", () => resolve(127));
   });
   return { child, tail, exited };
+}
+
+/** Posts the job's cluster request on the board and follows it in the background. */
+async function postToBoard(
+  spec: JobSpec,
+  options: ClusterJobOptions,
+  host: Awaited<ReturnType<typeof startJobHost>>,
+  stateDir: string,
+  socks: { host: string; port: number } | undefined,
+  signal: AbortSignal,
+): Promise<BoardRun & { followed: Promise<void> }> {
+  const board = options.board as NonNullable<ClusterJobOptions["board"]>;
+  if (!host.onion) throw new Error("a cluster formed on a board needs the job host's onion");
+  const transport =
+    chooseTransportKind(board.url, undefined) === "direct"
+      ? directTransport()
+      : torTransport({
+          socks: socks ?? fail("the job host's tor reports no SOCKS port"),
+          isolation: "tormr-host:board",
+        });
+  const client = new BoardClient({
+    baseUrl: transport.checkUrl(board.url).origin,
+    ...(transport.agent ? { agent: transport.agent } : {}),
+    timeoutMs: transport.timeouts.callMs,
+  });
+  const info = await client.info();
+  const posted = await client.post({
+    title: board.title,
+    description: board.description,
+    size: options.workers,
+    onion: host.onion.serviceId,
+    sandbox: options.sandbox === "none" ? "any" : options.sandbox,
+    stamp: mintStamp(`${info.onion}/post`, info.postBits),
+  });
+  const statusLink = `${board.url}${posted.statusPath}`;
+  const followed = followBoardRequest({
+    host,
+    stateDir,
+    statusLink,
+    job: spec.id,
+    transport,
+    periodMs: 1_000,
+    verifyRetryMs: 5_000,
+    say: (line) => options.log?.({ event: "board", message: line }),
+    signal,
+  }).finally(() => transport.close());
+  return { statusLink, requestId: posted.id, followed };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** True once `promise` has settled (either way), without waiting for it. */
+async function settledWith(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol("pending");
+  const first = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    Promise.resolve(pending),
+  ]);
+  return first !== pending;
 }

@@ -1,4 +1,4 @@
-// `npm run demo`: a Hadoop Streaming word count over this machine's man and doc pages, on local workers over a private Tor network.
+// `npm run demo`: a Hadoop Streaming word count over this machine's man and doc pages: a bulletin board, a job host and volunteers' workers on a private Tor network.
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,26 +11,30 @@ import { ensureCorpus, MiB } from "../../../../bench/corpus.ts";
 import { formatCountersTable } from "../cli/counters-table.ts";
 import { makeJobId } from "../cli/job-id.ts";
 import { plainProgress } from "../cli/progress-lines.ts";
+import { type BoardProcess, startBoardProcess } from "../cluster/board-process.ts";
 import { startPrivateTor } from "../cluster/private-tor.ts";
 import { runClusterJob } from "../cluster/run-cluster-job.ts";
 import { topWords } from "./top-words.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../../../examples/wordcount/", import.meta.url));
 
-const USAGE = `usage: npm run demo [-- --mb <n> | --all] [--workers <n>] [--sandbox <kind>] [--transport <kind>]
+const USAGE = `usage: npm run demo [-- --mb <n> | --all] [--workers <n>] [--sandbox <kind>] [--transport <kind>] [--no-board]
   --mb <n>            words of the first n MB of man and doc pages (default 64)
   --all               all of them (about 340 MB on a stock Debian)
-  --workers <n>       tormr-worker processes joined to the job host (default 2)
-  --sandbox <kind>    bwrap (default), docker, or none
-  --transport <kind>  tor (default: a private Tor network on 127.0.0.1, one tor per party) or direct`;
+  --workers <n>       tormr-worker processes joined to the job host (default 3)
+  --sandbox <kind>    bwrap (default), docker, or none (none: without a board)
+  --transport <kind>  tor (default: a private Tor network on 127.0.0.1, one tor per party) or direct
+  --no-board          hand the workers join tickets instead of forming the cluster on a board
+                      (implied by --transport direct: the board is an onion site)`;
 
 const optionsSchema = z.object({
   mb: z.coerce.number().int().positive().default(64),
   all: z.boolean().default(false),
-  workers: z.coerce.number().int().positive().max(64).default(2),
+  workers: z.coerce.number().int().positive().max(64).default(3),
   sandbox: z.enum(["bwrap", "docker", "none"]).default("bwrap"),
   transport: z.enum(["tor", "direct"]).default("tor"),
   help: z.boolean().default(false),
+  "no-board": z.boolean().default(false),
 });
 
 function readOptions(): z.infer<typeof optionsSchema> {
@@ -43,6 +47,7 @@ function readOptions(): z.infer<typeof optionsSchema> {
         workers: { type: "string" },
         sandbox: { type: "string" },
         transport: { type: "string" },
+        "no-board": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -89,14 +94,35 @@ async function main(): Promise<void> {
       "every split, map partition and part file moves sealed through the bucket store, " +
       "each task attempt under its own grant",
   );
+  const viaBoard =
+    options.transport === "tor" && !options["no-board"] && options.sandbox !== "none";
+  // One tor for the job host, one per worker, and one for the board.
   const tor =
     options.transport === "tor"
-      ? await startPrivateTor(options.workers, (line) => console.log(`  tor: ${line}`))
+      ? await startPrivateTor(options.workers + (viaBoard ? 1 : 0), (line) =>
+          console.log(`  tor: ${line}`),
+        )
       : undefined;
   if (tor) {
     console.log(
-      `private Tor network up (3 authorities, 4 relays, ${options.workers + 1} clients in ${tor.dir}): ` +
+      `private Tor network up (3 authorities, 4 relays, ${tor.workers.length + 1} clients in ${tor.dir}): ` +
         "the job host publishes an onion service, and each worker reaches it only through its own tor",
+    );
+  }
+  let board: BoardProcess | undefined;
+  if (tor && viaBoard) {
+    const boardTor = tor.workers.pop() as (typeof tor.workers)[number];
+    board = await startBoardProcess({
+      stateDir: join(await mkdtemp(join(tmpdir(), "tormr-demo-board-")), "board"),
+      controlPort: boardTor.controlPort,
+      onLine: (line) => console.log(`  ${line}`),
+    }).catch(async (error: unknown) => {
+      await tor.stop();
+      throw error;
+    });
+    console.log(
+      `bulletin board: ${board.url} (its own tor); the job host posts a request for ${options.workers} ` +
+        "workers there, proves its onion, and the volunteers' workers are matched to it",
     );
   }
   const progress = plainProgress((line) => console.log(`  ${line}`));
@@ -107,9 +133,23 @@ async function main(): Promise<void> {
       sandbox: options.sandbox,
       onProgress: progress.update,
       ...(tor ? { tor } : {}),
+      ...(board
+        ? {
+            board: {
+              url: board.url,
+              title: "Word count of the man pages (npm run demo)",
+              description:
+                "The TorMR demo: a Hadoop Streaming word count, mapper.py and reducer.py.",
+            },
+            log: (event: Record<string, unknown>) => {
+              if (event.event === "board") console.log(`  board: ${String(event.message)}`);
+            },
+          }
+        : {}),
     });
   } finally {
     progress.stop();
+    await board?.stop();
     await tor?.stop();
   }
 
@@ -118,6 +158,8 @@ async function main(): Promise<void> {
     `done in ${seconds.toFixed(1)} s (${(corpus.bytes / MiB / seconds).toFixed(1)} MB/s), ` +
       `${result.maps} maps, ${result.reduces} reduces, ${result.failedAttempts} failed attempts`,
   );
+  if (board)
+    console.log(`board onion: ${board.url} (request ${result.board?.requestId}, now finished)`);
   console.log(
     tor
       ? `job host onion: ${result.jobHostUrl} (workers let in by v3 client authorization only)\n`
