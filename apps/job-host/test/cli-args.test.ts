@@ -400,6 +400,13 @@ describe("parseStreamingArgs: errors", () => {
       `--workers: expected a whole number from 1 to 1024, got '${raw}'`,
     );
   });
+
+  it("takes --workers 0 with --job-host: the cluster comes from a board, no tickets", () => {
+    expect(streaming("--job-host", "state", "--workers", "0").workers).toBe(0);
+    expect(usageError(() => streaming("--job-host", "state", "--workers", "-1")).message).toBe(
+      "--workers: expected a whole number from 0 to 1024, got '-1'",
+    );
+  });
 });
 
 describe("help", () => {

@@ -71,7 +71,7 @@ const jobHost = flag(
   "<state-dir>",
   "Submit the job to the running 'tormr host' whose state folder this is, instead of starting " +
     "one: it prints one join ticket per --workers (default 3) for volunteers' tormr-workers, then " +
-    "follows the job to its end.",
+    "follows the job to its end. --workers 0 makes no tickets, for a job whose cluster comes from a board (tormr host --request).",
 );
 
 const noSeal = flag(

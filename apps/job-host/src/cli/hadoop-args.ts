@@ -120,8 +120,11 @@ function commonArgs(scanned: ScannedArgs): CommonJobArgs {
     output: nonEmpty("-output", one(scanned, "output")!, "a folder path"),
     numReduceTasks,
     conf: Object.fromEntries(conf),
+    // With --job-host, 0 makes no tickets: the job's cluster comes from a board (tormr host --request).
     workers:
-      rawWorkers === undefined ? undefined : wholeNumber("--workers", rawWorkers, 1, MAX_WORKERS),
+      rawWorkers === undefined
+        ? undefined
+        : wholeNumber("--workers", rawWorkers, scanned.values.has("job-host") ? 0 : 1, MAX_WORKERS),
     seal: !scanned.values.has("no-seal"),
     local: scanned.values.has("local") || scanned.values.has("no-seal"),
     sandbox: sandboxKind(one(scanned, "sandbox")),

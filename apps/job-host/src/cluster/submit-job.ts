@@ -53,7 +53,11 @@ export async function submitJob(spec: JobSpec, options: SubmitOptions): Promise<
   const created = (await call("POST", "/admin/jobs", { spec, tickets: options.tickets })) as {
     tickets: string[];
   };
-  options.print(`job ${spec.id} is on the job host; give each volunteer one of these:`);
+  options.print(
+    created.tickets.length > 0
+      ? `job ${spec.id} is on the job host; give each volunteer one of these:`
+      : `job ${spec.id} is on the job host, with no tickets: its workers come from the board request it follows (tormr host --request)`,
+  );
   for (const ticket of created.tickets) {
     options.print(`  tormr-worker start --job-host ${host.workerUrl} --ticket ${ticket}`);
   }
