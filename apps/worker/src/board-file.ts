@@ -1,7 +1,8 @@
 // The worker's registration on one board, kept 0600 in <configDir>/boards/<onion>.json, so a restart pays no new stamp.
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { writePrivateFile } from "@tormr/tor/private-file";
 import { z } from "zod";
 
 export const BOARDS_DIR = "boards";
@@ -90,20 +91,8 @@ export async function writeBoardFile(configDir: string, file: BoardFile): Promis
     ...file,
     usedTickets: file.usedTickets.slice(-MAX_USED_TICKETS),
   });
-  const path = boardFilePath(configDir, file.board);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = join(dirname(path), `.${file.board}.${randomBytes(6).toString("hex")}`);
-  const handle = await open(temporary, "wx", 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(body, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
+  await writePrivateFile(
+    boardFilePath(configDir, file.board),
+    `${JSON.stringify(body, null, 2)}\n`,
+  );
 }

@@ -16,6 +16,7 @@ import {
   registerResponseSchema,
   requestStatusSchema,
 } from "./board-api.ts";
+import { readJsonBody } from "./json-body.ts";
 import { parseMessage } from "./version.ts";
 
 /** The board refused a call: `code` is its board code (ERR_STAMP, ERR_TOKEN…) or tRPC's. */
@@ -213,22 +214,10 @@ export class BoardClient {
 
 /** A tRPC answer's data; its error becomes a BoardApiError with the board's code and message. */
 async function readAnswer(res: IncomingMessage, path: string): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 4 * 1024 * 1024) {
-      res.destroy();
-      throw new BoardApiError(0, "ERR_TOO_LARGE", `${PEER} sent an answer over 4 MiB`);
-    }
-    chunks.push(chunk);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    body = undefined;
-  }
+  const body = await readJsonBody(
+    res,
+    () => new BoardApiError(0, "ERR_TOO_LARGE", `${PEER} sent an answer over 4 MiB`),
+  );
   const status = res.statusCode ?? 0;
   const ok = resultBodySchema.safeParse(body);
   if (status >= 200 && status < 300 && ok.success) return ok.data.result.data;

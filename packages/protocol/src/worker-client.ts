@@ -6,6 +6,7 @@ import { type Agent, type IncomingMessage, request } from "node:http";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { privateKeyObject, type RawKeyPair } from "@tormr/crypto/keys";
+import { readJsonBody } from "./json-body.ts";
 import { errorBodySchema } from "./store-api.ts";
 import { PROTOCOL_VERSION, parseMessage } from "./version.ts";
 import {
@@ -215,22 +216,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** Reads a JSON answer; a 4xx or 5xx becomes a WorkerApiError with the host's code and message. */
 async function readJson(res: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 4 * 1024 * 1024) {
-      res.destroy();
-      throw new WorkerApiError(0, "ERR_TOO_LARGE", `${PEER} sent an answer over 4 MiB`);
-    }
-    chunks.push(chunk);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    body = undefined;
-  }
+  const body = await readJsonBody(
+    res,
+    () => new WorkerApiError(0, "ERR_TOO_LARGE", `${PEER} sent an answer over 4 MiB`),
+  );
   const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) return body;
   const error = errorBodySchema.safeParse(body);

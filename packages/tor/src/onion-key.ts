@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { publicKeyFromScalar } from "./_ed25519.ts";
-import { readPrivateFile, writePrivateFile } from "./_private-file.ts";
+import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 import { TorError } from "./errors.ts";
 import { serviceIdFromPublicKey } from "./onion-address.ts";
 

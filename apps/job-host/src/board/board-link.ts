@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseStatusLink } from "@tormr/protocol/board-api";
 import { BoardApiError, BoardClient } from "@tormr/protocol/board-client";
-import { readPrivateFile, writePrivateFile } from "@tormr/tor/_private-file";
+import { readPrivateFile, writePrivateFile } from "@tormr/tor/private-file";
 import type { Transport } from "@tormr/tor/transport";
 import { z } from "zod";
 import type { JobHost } from "../master/job-host.ts";
