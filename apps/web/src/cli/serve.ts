@@ -19,7 +19,7 @@ const SERVER = join(APP, "src", "server", "fast", "board-server.ts");
 
 export interface ServeOptions {
   stateDir: string;
-  /** The loopback port Next listens on; 0 picks a free one. */
+  /** The board's loopback port (src/server/fast/board-server.ts); 0 picks a free one. */
   port: number;
   /** tor's control port, or undefined for `--local` (loopback only, no onion). */
   torControl: { host: string; port: number } | undefined;
