@@ -1,17 +1,8 @@
 // Matching: a waiting request whose n suitable workers are available forms its cluster in one transaction.
 import type { BoardDb } from "@tormr/db/board";
+import { Raced, withBusyRetry } from "./busy-retry.ts";
 import { hashSecret, newSecret } from "./secrets.ts";
 import type { BoardSettings } from "./settings.ts";
-
-/** Another board process took a worker first: the whole pass is tried again. */
-class Raced extends Error {}
-
-const RETRIES = 5;
-
-function retryable(error: unknown): boolean {
-  const text = `${(error as { code?: string }).code ?? ""} ${(error as Error).message ?? ""}`;
-  return error instanceof Raced || /P2002|P2034|SQLITE_BUSY|database is locked/.test(text);
-}
 
 /**
  * Forms every cluster it can among verified requests, and seats replacements in formed ones short
@@ -30,9 +21,11 @@ export async function formClusters(
   settings: BoardSettings,
   now = new Date(),
 ): Promise<string[]> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await db.$transaction(async (tx) => {
+  // A seat's key taken by another process's pass (P2002) is a lost race too.
+  const seatTaken = (error: unknown) => (error as { code?: string }).code === "P2002";
+  return withBusyRetry(
+    () =>
+      db.$transaction(async (tx) => {
         await tx.request.updateMany({
           where: { state: "waiting", expiresAt: { lte: now } },
           data: { state: "expired" },
@@ -102,10 +95,7 @@ export async function formClusters(
           formed.push(request.id);
         }
         return formed;
-      });
-    } catch (error) {
-      if (attempt >= RETRIES || !retryable(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
-    }
-  }
+      }),
+    seatTaken,
+  );
 }

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { BoardError } from "./errors.ts";
 import { hashSecret, newId, newSecret } from "./secrets.ts";
 import type { BoardSettings } from "./settings.ts";
-import { spendStamp } from "./spend-stamp.ts";
+import { payWithStamp } from "./spend-stamp.ts";
 
 export const SANDBOXES = ["any", "docker", "bwrap"] as const;
 
@@ -79,25 +79,26 @@ export async function postRequest(
     throw new BoardError("ERR_BAD_INPUT", `onion: ${(error as Error).message}`, "onion");
   }
   const now = options.now ?? new Date();
-  await spendStamp(db, settings, "post", fields.stamp, now);
   const statusToken = newSecret();
   const expiresAt = new Date(now.getTime() + settings.requestTtlMs);
-  const request = await db.request.create({
-    data: {
-      id: newId(),
-      statusHash: hashSecret(statusToken),
-      title: fields.title,
-      description: fields.description,
-      size: fields.size,
-      onion: serviceId,
-      minMemoryMb: fields.minMemoryMb,
-      sandbox: fields.sandbox,
-      state: "waiting",
-      verifiedAt: settings.trustOnions ? now : null,
-      createdAt: now,
-      expiresAt,
-    },
-    select: { id: true },
-  });
+  const create = () =>
+    db.request.create({
+      data: {
+        id: newId(),
+        statusHash: hashSecret(statusToken),
+        title: fields.title,
+        description: fields.description,
+        size: fields.size,
+        onion: serviceId,
+        minMemoryMb: fields.minMemoryMb,
+        sandbox: fields.sandbox,
+        state: "waiting",
+        verifiedAt: settings.trustOnions ? now : null,
+        createdAt: now,
+        expiresAt,
+      },
+      select: { id: true },
+    });
+  const request = await payWithStamp(db, settings, "post", fields.stamp, create, now);
   return { id: request.id, statusToken, expiresAt };
 }

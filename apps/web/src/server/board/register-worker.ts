@@ -6,7 +6,7 @@ import { BoardError } from "./errors.ts";
 import { parseInput } from "./post-request.ts";
 import { hashSecret, newSecret } from "./secrets.ts";
 import type { BoardSettings } from "./settings.ts";
-import { spendStamp } from "./spend-stamp.ts";
+import { payWithStamp } from "./spend-stamp.ts";
 
 /** Registration epochs are 6 hours wide: coarse enough to say nothing of when a worker came. */
 export const EPOCH_MS = 6 * 3600_000;
@@ -46,7 +46,6 @@ export async function registerWorker(
   if (existing?.state === "banned") {
     throw new BoardError("ERR_BANNED", `pseudonym ${pseudonym} is banned from this board`);
   }
-  await spendStamp(db, settings, "register", request.stamp, now);
   const token = newSecret();
   const fields = {
     wrappingKey: request.keys.wrapping,
@@ -57,23 +56,25 @@ export async function registerWorker(
     slots: request.capabilities.slots,
     lastSeen: now,
   };
-  await db.worker.upsert({
-    where: { pseudonym },
-    create: {
-      pseudonym,
-      signingKey: request.keys.signing,
-      epoch: Math.floor(now.getTime() / EPOCH_MS),
-      state: "available",
-      availableSince: now,
-      ...fields,
-    },
-    // A worker that left comes back available; a seated one keeps its seat.
-    update: {
-      ...fields,
-      ...(existing?.state === "left" ? { state: "available", availableSince: now } : {}),
-    },
-    select: { pseudonym: true },
-  });
+  const upsert = () =>
+    db.worker.upsert({
+      where: { pseudonym },
+      create: {
+        pseudonym,
+        signingKey: request.keys.signing,
+        epoch: Math.floor(now.getTime() / EPOCH_MS),
+        state: "available",
+        availableSince: now,
+        ...fields,
+      },
+      // A worker that left comes back available; a seated one keeps its seat.
+      update: {
+        ...fields,
+        ...(existing?.state === "left" ? { state: "available", availableSince: now } : {}),
+      },
+      select: { pseudonym: true },
+    });
+  await payWithStamp(db, settings, "register", request.stamp, upsert, now);
   return { pseudonym, token };
 }
 

@@ -1,6 +1,7 @@
 // A stamp is good once: checked, then its digest recorded in the same breath, so a replay is refused.
 import { checkStamp, stampDigest } from "@tormr/crypto/stamp";
-import type { BoardDb } from "@tormr/db/board";
+import type { BoardDb, BoardPrisma } from "@tormr/db/board";
+import { withBusyRetry } from "./busy-retry.ts";
 import { BoardError } from "./errors.ts";
 import { type BoardSettings, stampResource } from "./settings.ts";
 
@@ -15,17 +16,23 @@ const PROBLEMS = {
   "dated in the future": "is dated in the future",
 } as const;
 
+/** Spent stamps older than any good stamp are forgotten, at most once a minute per process. */
+let sweptAt = 0;
+
 /**
- * Checks `stamp` for `action` on this board and marks it spent.
- * @throws BoardError ERR_STAMP naming what is wrong, and the work asked for.
+ * Stores what a stamp pays for (`write` makes the query: the new worker or request) and marks the stamp spent,
+ * in one transaction: one commit, and neither happens without the other.
+ * @throws BoardError ERR_STAMP naming what is wrong, and the work asked for; a stamp already
+ * spent (here or by another board process) included.
  */
-export async function spendStamp(
+export async function payWithStamp<T>(
   db: BoardDb,
   settings: BoardSettings,
   action: "register" | "post",
   stamp: string | undefined,
+  write: () => BoardPrisma.PrismaPromise<T>,
   now = new Date(),
-): Promise<void> {
+): Promise<T> {
   const bits = action === "register" ? settings.registerBits : settings.postBits;
   const resource = stampResource(settings, action);
   const want = `a stamp of ${bits} bits for ${resource}`;
@@ -39,18 +46,30 @@ export async function spendStamp(
     );
   }
   const hash = stampDigest(stamp).toString("hex");
+  let result: T;
   try {
-    await db.spentStamp.create({ data: { hash, spentAt: now } });
+    [, result] = await withBusyRetry(() =>
+      db.$transaction([
+        db.spentStamp.create({ data: { hash, spentAt: now }, select: { hash: true } }),
+        write(),
+      ]),
+    );
   } catch (error) {
-    if ((error as { code?: string }).code !== "P2002") throw error;
+    const spent =
+      (error as { code?: string }).code === "P2002" &&
+      (await db.spentStamp.findUnique({ where: { hash }, select: { hash: true } })) !== null;
+    if (!spent) throw error;
     throw new BoardError(
       "ERR_STAMP",
       `this stamp was used already: make a new one (${want})`,
       "stamp",
     );
   }
-  // Spent stamps older than any good stamp can be forgotten.
-  await db.spentStamp.deleteMany({
-    where: { spentAt: { lt: new Date(now.getTime() - 2 * STAMP_MAX_AGE_MS) } },
-  });
+  if (now.getTime() - sweptAt > 60_000) {
+    sweptAt = now.getTime();
+    await db.spentStamp.deleteMany({
+      where: { spentAt: { lt: new Date(now.getTime() - 2 * STAMP_MAX_AGE_MS) } },
+    });
+  }
+  return result;
 }
