@@ -71,10 +71,16 @@ describe("the board API", () => {
       code: "CONFLICT",
       message: "the request is waiting, not formed",
     });
+    // The job host's long poll: held its second while waiting, answered once the cluster forms.
+    expect(await caller(posted.statusToken).request.awaitFormed()).toMatchObject({
+      state: "waiting",
+    });
+    const held = caller(posted.statusToken).request.awaitFormed();
     const joined = [registration(), registration()];
     const tokens = [];
     for (const one of joined) tokens.push((await caller().worker.register(one.body)).token);
     await formClusters(db, SETTINGS);
+    expect(await held).toMatchObject({ state: "formed", seated: 2 });
     const members = await caller(posted.statusToken).request.cluster();
     await caller(posted.statusToken).request.admitted({
       ticketHashes: members.map((m) => m.ticketHash),

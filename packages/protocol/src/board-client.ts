@@ -107,6 +107,20 @@ export class BoardClient {
     return this.parsed(requestStatusSchema, await this.query("request.status", token));
   }
 
+  /** Held by the board up to its poll period (`pollMs` at most) while the request is waiting. */
+  async awaitFormed(
+    token: string,
+    pollMs: number,
+    signal?: AbortSignal,
+  ): Promise<BoardRequestStatus> {
+    const body = await this.mutation("request.awaitFormed", undefined, {
+      token,
+      extraMs: pollMs,
+      signal,
+    });
+    return this.parsed(requestStatusSchema, body);
+  }
+
   /** The challenge to serve on the job host's onion, and the board's key to let in for it. */
   async attach(token: string): Promise<BoardAttachment> {
     return this.parsed(

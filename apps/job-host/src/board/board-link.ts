@@ -37,6 +37,9 @@ export interface BoardLinkOptions {
 
 const OVER = ["succeeded", "failed", "cancelled"];
 
+/** The most a board holds a long poll (its pollMs; 25 s by default), added to the call's timeout. */
+const LONG_POLL_MS = 60_000;
+
 /** The status link saved by an earlier `tormr host --request`, if any. */
 export async function savedBoardRequest(stateDir: string): Promise<Saved | undefined> {
   const path = join(stateDir, BOARD_REQUEST_FILE);
@@ -90,9 +93,13 @@ export async function followBoardRequest(options: BoardLinkOptions): Promise<voi
   );
   if (!status.verified) await proveOnion(client, token, options);
 
+  // A long poll: the board answers as soon as the cluster forms (or after its poll period).
   while (status.state === "waiting") {
-    await sleep(period, undefined, { signal });
-    status = await retrying(() => client.status(token), "read the request", options);
+    status = await retrying(
+      () => client.awaitFormed(token, LONG_POLL_MS, signal),
+      "wait for the cluster",
+      options,
+    );
   }
   if (status.state !== "formed") {
     throw new Error(`the board says request ${status.id} is ${status.state}`);

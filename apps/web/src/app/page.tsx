@@ -5,7 +5,7 @@ import { boardContext } from "../server/context.ts";
 
 export default async function Home() {
   await connection();
-  const { db } = await boardContext();
+  const { db, settings } = await boardContext();
   const stats = await boardStats(db);
   return (
     <>
@@ -37,15 +37,17 @@ export default async function Home() {
       <p>
         Run a job host (<code>tormr host --tor</code>) with your data and code, then{" "}
         <a href="/post">post a request</a> naming its onion address and how many workers you want.
-        You get a secret status link; there are no accounts.
+        You get a secret status link; there are no accounts. Give the link to your job host, which
+        proves to the board that the onion is yours and takes in the workers it is matched with:
       </p>
+      <pre>tormr host --tor --request &lt;your status link&gt;</pre>
       <h2 id="volunteer">Volunteer</h2>
       <p>
         Install the worker package and let it wait for work here. It registers under a pseudonym of
         its own for this board (another on every board), runs each task in a sandbox with no
-        network, and reaches everything through Tor.
+        network, and reaches everything through Tor. <a href="/volunteer">How to volunteer</a>.
       </p>
-      <pre>tormr-worker start --board http://&lt;this board&gt;.onion</pre>
+      <pre>tormr-worker start --board http://{settings.onion}.onion</pre>
     </>
   );
 }

@@ -12,6 +12,9 @@ import { postRequest } from "../../board/post-request.ts";
 import { cancelRequest, requestStatus } from "../../board/request-status.ts";
 import { createRouter, publicProcedure } from "../trpc.ts";
 
+/** How often a held call looks at the database again. */
+const POLL_STEP_MS = 500;
+
 export const requestRouter = createRouter({
   /** The answer's `statusToken` is the request's capability: only its poster ever sees it. */
   post: publicProcedure.input(z.unknown()).mutation(async ({ ctx, input }) => {
@@ -21,6 +24,18 @@ export const requestRouter = createRouter({
 
   /** The request the bearer status token opens. */
   status: publicProcedure.query(({ ctx }) => requestStatus(ctx.db, undefined, ctx.token)),
+
+  /** For the job host: held up to `pollMs` while the request is waiting; answers its status. */
+  awaitFormed: publicProcedure.mutation(async ({ ctx, signal }) => {
+    const deadline = Date.now() + ctx.settings.pollMs;
+    for (;;) {
+      const status = await requestStatus(ctx.db, undefined, ctx.token);
+      if (status.state !== "waiting" || Date.now() + POLL_STEP_MS > deadline || signal?.aborted) {
+        return status;
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_STEP_MS));
+    }
+  }),
 
   /** For the job host: the challenge to serve on its onion, and the board's key to let in. */
   attach: publicProcedure.mutation(({ ctx }) =>
