@@ -1,10 +1,10 @@
 // A client's v3 client-authorization key on its own disk (0600), kept apart from every other key it holds.
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { z } from "zod";
-import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 import { base32Encode } from "./base32.ts";
 import { type ClientAuthKeyPair, generateClientAuthKeyPair } from "./control/client-auth.ts";
 import { TorError } from "./errors.ts";
+import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 
 const fileSchema = z.object({
   version: z.literal(1),

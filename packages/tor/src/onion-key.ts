@@ -2,9 +2,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { publicKeyFromScalar } from "./_ed25519.ts";
-import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 import { TorError } from "./errors.ts";
 import { serviceIdFromPublicKey } from "./onion-address.ts";
+import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 
 /** `ED25519-V3:<base64 of 64 bytes>`, the KeyType:KeyBlob of control-spec §3.27 ADD_ONION. */
 const KEY_BLOB = /^ED25519-V3:([A-Za-z0-9+/]{86}==)$/;
