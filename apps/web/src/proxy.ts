@@ -1,5 +1,6 @@
 // Every response's security headers (a strict nonce CSP, no referrer to other origins, nothing framed, nothing sniffed) on what Next serves.
 import { type NextRequest, NextResponse } from "next/server";
+import { isConsolePath } from "./server/fast/console-paths.ts";
 import { contentSecurityPolicy, FIXED_HEADERS, newNonce } from "./server/fast/security-headers.ts";
 
 /**
@@ -10,6 +11,13 @@ import { contentSecurityPolicy, FIXED_HEADERS, newNonce } from "./server/fast/se
 export function proxy(request: NextRequest) {
   const nonce = newNonce();
   const csp = contentSecurityPolicy(nonce);
+  // Under `next start` too, the console's paths are never the board's (see console-paths.ts).
+  if (isConsolePath(request.nextUrl.pathname)) {
+    const response = new NextResponse("not found\n", { status: 404 });
+    response.headers.set("content-security-policy", csp);
+    for (const [name, value] of FIXED_HEADERS) response.headers.set(name, value);
+    return response;
+  }
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("x-nonce", nonce);
   requestHeaders.set("content-security-policy", csp);

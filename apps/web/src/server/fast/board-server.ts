@@ -7,8 +7,10 @@ import next from "next";
 import { boardContext } from "../context.ts";
 import { readEnv } from "../env.ts";
 import { boardApi, isApiRequest } from "./api.ts";
+import { isConsolePath } from "./console-paths.ts";
 import { homePage, isHomePageRequest } from "./home-page.ts";
 import { flushSeen } from "./last-seen.ts";
+import { contentSecurityPolicy, FIXED_HEADERS, newNonce } from "./security-headers.ts";
 
 const APP = join(import.meta.dirname, "..", "..", "..");
 const HOST = "127.0.0.1";
@@ -44,7 +46,19 @@ function failed(res: ServerResponse, error: unknown): void {
   res.end();
 }
 
+/** The console is never served on a board's listener, whatever pages the app may hold. */
+function notFound(res: ServerResponse): void {
+  res.setHeader("content-security-policy", contentSecurityPolicy(newNonce()));
+  for (const [name, value] of FIXED_HEADERS) res.setHeader(name, value);
+  res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+  res.end("not found\n");
+}
+
 function route(req: IncomingMessage, res: ServerResponse): void {
+  if (isConsolePath(req.url ?? "/")) {
+    notFound(res);
+    return;
+  }
   if (isApiRequest(req)) {
     api.serve(req, res).catch((error: unknown) => failed(res, error));
     return;
