@@ -18,8 +18,6 @@ import {
 import { fixture, jobSpec, type Workspace, workspace } from "./helpers.ts";
 
 const TORMR = join(import.meta.dirname, "..", "bin", "tormr.js");
-/** Screenshots, as test artifacts for people to look at (never committed). */
-const SHOTS = join(import.meta.dirname, "..", "test-results", "console");
 /** As apps/web/playwright.config.ts, plus a name of an attacker's that resolves to 127.0.0.1. */
 const CHROMIUM_ARGS = [
   "--headless",
@@ -156,10 +154,6 @@ describe("tormr console in Chromium", () => {
       await expect.poll(() => second.locator("body").textContent()).toContain("opened already");
       await other.close();
 
-      await page.screenshot({
-        path: join(SHOTS, `jobs-javascript-${javaScriptEnabled ? "on" : "off"}.png`),
-        fullPage: true,
-      });
       expect(foreign).toEqual([]);
       await context.close();
     });
@@ -175,7 +169,6 @@ describe("tormr console in Chromium", () => {
     expect(await page.locator("h1").textContent()).toBe("Open the console's link");
     expect(await page.locator("main").textContent()).toContain("tormr console");
     expect(await page.locator("table").count()).toBe(0);
-    await page.screenshot({ path: join(SHOTS, "refused.png"), fullPage: true });
     expect(foreign).toEqual([]);
     await context.close();
   });
