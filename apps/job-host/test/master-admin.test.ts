@@ -122,10 +122,18 @@ describe("the admin API", () => {
       reduces: { total: 2, committed: 2 },
     });
     const attempts = (await admin("GET", `/admin/jobs/${spec.id}/tasks`)).body.attempts as {
+      task: string;
       state: string;
       sandbox: string;
     }[];
-    expect(attempts.every((a) => a.state === "succeeded" && a.sandbox === "none")).toBe(true);
+    // Every task succeeded once; on a loaded machine a speculative copy may also have run and
+    // been killed when the first finished, which is the scheduler doing its job.
+    const tasks = new Set(attempts.map((a) => a.task));
+    for (const task of tasks) {
+      expect(attempts.filter((a) => a.task === task && a.state === "succeeded")).toHaveLength(1);
+    }
+    expect(attempts.filter((a) => !["succeeded", "killed"].includes(a.state))).toEqual([]);
+    expect(attempts.every((a) => a.sandbox === "none")).toBe(true);
     const { body } = await admin("GET", `/admin/jobs/${spec.id}/output`);
     expect(body.parts).toEqual(["part-00000", "part-00001"]);
     const parts: Buffer[] = [];
