@@ -1,5 +1,5 @@
 // A client of the board's tRPC API over plain HTTP (through a Tor agent), for job hosts and workers: every answer checked with zod.
-import { type Agent, type IncomingMessage, request } from "node:http";
+import type { Agent, IncomingMessage } from "node:http";
 import { z } from "zod";
 import {
   attachResponseSchema,
@@ -16,7 +16,7 @@ import {
   registerResponseSchema,
   requestStatusSchema,
 } from "./board-api.ts";
-import { readJsonBody } from "./json-body.ts";
+import { readJsonBody, sendJsonRequest } from "./json-body.ts";
 import { parseMessage } from "./version.ts";
 
 /** The board refused a call: `code` is its board code (ERR_STAMP, ERR_TOKEN…) or tRPC's. */
@@ -186,41 +186,23 @@ export class BoardClient {
     input: unknown,
     options: { token?: string; extraMs?: number; signal?: AbortSignal | undefined },
   ): Promise<unknown> {
-    const payload = input === undefined ? undefined : JSON.stringify(input);
-    const headers: Record<string, string> = {};
-    if (payload !== undefined) headers["content-type"] = "application/json";
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const url = new URL(`/api/trpc/${path}`, this.options.baseUrl);
-    const req = request(url, {
+    const res = await sendJsonRequest({
       method,
-      headers,
+      url: new URL(`/api/trpc/${path}`, this.options.baseUrl),
+      body: input,
+      token: options.token,
       agent: this.options.agent,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    const timeout = (this.options.timeoutMs ?? 30_000) + (options.extraMs ?? 0);
-    req.setTimeout(timeout, () =>
-      req.destroy(new BoardApiError(0, "ERR_TIMEOUT", `${PEER} did not answer ${path} in time`)),
-    );
-    req.end(payload);
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.once("response", resolve);
-      req.once("error", (error: NodeJS.ErrnoException) => {
-        if (error instanceof BoardApiError || error.name === "AbortError") reject(error);
-        else {
-          const why = error.code && error.message.includes(error.code) ? error.code : error.message;
-          reject(
-            new BoardApiError(
-              0,
-              "ERR_UNREACHABLE",
-              `cannot reach ${PEER} at ${this.options.baseUrl}: ${why}`,
-              undefined,
-              {
-                cause: error,
-              },
-            ),
-          );
-        }
-      });
+      signal: options.signal,
+      timeoutMs: (this.options.timeoutMs ?? 30_000) + (options.extraMs ?? 0),
+      timedOut: () => new BoardApiError(0, "ERR_TIMEOUT", `${PEER} did not answer ${path} in time`),
+      unreachable: (why, cause) =>
+        new BoardApiError(
+          0,
+          "ERR_UNREACHABLE",
+          `cannot reach ${PEER} at ${this.options.baseUrl}: ${why}`,
+          undefined,
+          { cause },
+        ),
     });
     return readAnswer(res, path);
   }

@@ -2,11 +2,11 @@
 import { createHash, sign } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
-import { type Agent, type IncomingMessage, request } from "node:http";
+import type { Agent, IncomingMessage } from "node:http";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { privateKeyObject, type RawKeyPair } from "@tormr/crypto/keys";
-import { readJsonBody } from "./json-body.ts";
+import { readJsonBody, sendJsonRequest } from "./json-body.ts";
 import { errorBodySchema } from "./store-api.ts";
 import { PROTOCOL_VERSION, parseMessage } from "./version.ts";
 import {
@@ -171,45 +171,25 @@ export class WorkerClient {
     body: object | undefined,
     options: { extraMs?: number; signal?: AbortSignal | undefined } = {},
   ): Promise<IncomingMessage> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = {};
-    if (payload !== undefined) headers["content-type"] = "application/json";
-    if (this.session) headers.authorization = `Bearer ${this.session}`;
-    const req = request(new URL(path, this.options.baseUrl), {
+    return sendJsonRequest({
       method,
-      headers,
+      url: new URL(path, this.options.baseUrl),
+      body,
+      token: this.session,
       agent: this.options.agent,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    const timeout = (this.options.timeoutMs ?? 30_000) + (options.extraMs ?? 0);
-    req.setTimeout(timeout, () =>
-      req.destroy(
+      signal: options.signal,
+      timeoutMs: (this.options.timeoutMs ?? 30_000) + (options.extraMs ?? 0),
+      timedOut: () =>
         new WorkerApiError(0, "ERR_TIMEOUT", `${PEER} did not answer ${method} ${path} in time`),
-      ),
-    );
-    req.end(payload);
-    return new Promise((resolve, reject) => {
-      req.once("response", resolve);
-      req.once("error", (error: NodeJS.ErrnoException) => {
-        if (error instanceof WorkerApiError || error.name === "AbortError") reject(error);
-        else
-          reject(
-            new WorkerApiError(
-              0,
-              "ERR_UNREACHABLE",
-              `cannot reach ${PEER} at ${this.options.baseUrl}: ${reason(error)}`,
-              { cause: error },
-            ),
-          );
-      });
+      unreachable: (why, cause) =>
+        new WorkerApiError(
+          0,
+          "ERR_UNREACHABLE",
+          `cannot reach ${PEER} at ${this.options.baseUrl}: ${why}`,
+          { cause },
+        ),
     });
   }
-}
-
-/** node's socket errors by their errno ("ECONNREFUSED"); the transport's own (Tor's refusals) by their message. */
-function reason(error: NodeJS.ErrnoException): string {
-  const errno = error.code !== undefined && error.message.includes(error.code);
-  return errno ? (error.code as string) : error.message;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
