@@ -1,17 +1,12 @@
-// The board under load (autocannon on loopback): the home page, worker heartbeats and registrations, each against a bare node:http route measured in the same run.
-// Alone: node --import tsx bench/board.bench.ts [--seconds <n>]
-import { sign } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { deriveBoardIdentity } from "@tormr/crypto/board-identity";
-import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
+import { generateKeyPair } from "@tormr/crypto/keys";
 import { mintStamp } from "@tormr/crypto/stamp";
-import { registrationStatement } from "@tormr/protocol/board-api";
-import { PROTOCOL_VERSION } from "@tormr/protocol/version";
-import { base32Encode } from "@tormr/tor/base32";
+import { registrationBody } from "@tormr/protocol/board-api";
 import autocannon from "autocannon";
 import { serveBoard } from "../apps/web/src/cli/serve.ts";
 
@@ -31,26 +26,12 @@ interface Row {
   non2xx: number;
 }
 
-function registrationBody(board: string) {
+function signedRegistration(board: string): string {
   const identity = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, board);
-  const keys = {
-    signing: identity.signing.publicKey.toString("base64url"),
-    wrapping: identity.wrapping.publicKey.toString("base64url"),
-    clientAuth: base32Encode(identity.clientAuth.publicKey).toUpperCase(),
-  };
-  const stamp = mintStamp(`${board}/register`, 0);
-  const signature = sign(
-    null,
-    registrationStatement(board, stamp, keys),
-    privateKeyObject(identity.signing),
-  ).toString("base64url");
-  return JSON.stringify({
-    v: PROTOCOL_VERSION,
-    keys,
-    capabilities: { memoryMb: 1024, sandbox: "bwrap", slots: 1 },
-    stamp,
-    signature,
-  });
+  const capabilities = { memoryMb: 1024, sandbox: "bwrap" as const, slots: 1 };
+  return JSON.stringify(
+    registrationBody(board, identity, capabilities, mintStamp(`${board}/register`, 0)),
+  );
 }
 
 async function load(
@@ -107,7 +88,7 @@ export async function boardBench(options: { seconds: number }): Promise<string[]
       const res = await fetch(`${base}/api/trpc/worker.register`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: registrationBody(board),
+        body: signedRegistration(board),
       });
       const body = (await res.json()) as { result?: { data: { token: string } } };
       if (!body.result)
@@ -122,7 +103,7 @@ export async function boardBench(options: { seconds: number }): Promise<string[]
     // generated key (a KeyGenJob freed during ExportJWK waits for the mutex that export holds),
     // and the odds grow with every key the bench makes.
     const bodies = Array.from({ length: Math.min(40_000, options.seconds * 500) }, () =>
-      registrationBody(board),
+      signedRegistration(board),
     );
     let nextToken = 0;
     let nextBody = 0;

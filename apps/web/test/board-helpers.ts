@@ -1,16 +1,13 @@
-// Test helpers for the board's logic: a real database file, stamps of little work, and workers with per-board keys.
-import { sign } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deriveBoardIdentity } from "@tormr/crypto/board-identity";
-import { generateKeyPair, privateKeyObject } from "@tormr/crypto/keys";
+import { generateKeyPair } from "@tormr/crypto/keys";
 import { mintStamp } from "@tormr/crypto/stamp";
 import { type BoardDb, openBoardDb } from "@tormr/db/board";
-import { registrationStatement } from "@tormr/protocol/board-api";
-import { PROTOCOL_VERSION } from "@tormr/protocol/version";
-import { base32Encode } from "@tormr/tor/base32";
+import { registrationBody } from "@tormr/protocol/board-api";
 import { serviceIdFromPublicKey } from "@tormr/tor/onion-address";
+import { afterAll, beforeAll } from "vitest";
 import { admitWorkers } from "../src/server/board/attach-request.ts";
 import { clusterOf } from "../src/server/board/cluster-of.ts";
 import { boardSettings, stampResource } from "../src/server/board/settings.ts";
@@ -47,6 +44,20 @@ export async function boardDb(): Promise<{ db: BoardDb; dir: string; cleanup(): 
   };
 }
 
+/**
+ * A fresh board database for the calling test file: opened before its tests (handed to `use`)
+ * and removed after them.
+ */
+export function withBoardDb(use: (db: BoardDb) => void): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const opened = await boardDb();
+    cleanup = opened.cleanup;
+    use(opened.db);
+  }, 60_000);
+  afterAll(() => cleanup?.());
+}
+
 export const stamp = (action: "register" | "post") => mintStamp(stampResource(SETTINGS, action), 8);
 
 /** A registration request as a worker would send it, signed with its per-board key. */
@@ -55,31 +66,13 @@ export function registration(
 ) {
   const onion = options.board ?? BOARD_ONION;
   const board = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, onion);
-  const keys = {
-    signing: board.signing.publicKey.toString("base64url"),
-    wrapping: board.wrapping.publicKey.toString("base64url"),
-    clientAuth: base32Encode(board.clientAuth.publicKey).toUpperCase(),
-  };
-  const workStamp = mintStamp(`${onion}/register`, 8);
-  const signature = sign(
-    null,
-    registrationStatement(onion, workStamp, keys),
-    privateKeyObject(board.signing),
-  ).toString("base64url");
-  return {
-    pseudonym: board.pseudonym,
-    body: {
-      v: PROTOCOL_VERSION,
-      keys,
-      capabilities: {
-        memoryMb: options.memoryMb ?? 1024,
-        sandbox: options.sandbox ?? "bwrap",
-        slots: 1,
-      },
-      stamp: workStamp,
-      signature,
-    },
-  };
+  const body = registrationBody(
+    onion,
+    board,
+    { memoryMb: options.memoryMb ?? 1024, sandbox: options.sandbox ?? "bwrap", slots: 1 },
+    mintStamp(`${onion}/register`, 8),
+  );
+  return { pseudonym: board.pseudonym, body };
 }
 
 export function requestFields(overrides: Record<string, unknown> = {}) {

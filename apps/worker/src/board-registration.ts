@@ -1,16 +1,8 @@
 // Getting onto a board: the saved token if the board still knows it, else a new registration (stamp, signed keys) under the per-board identity.
-import { sign } from "node:crypto";
 import type { BoardIdentity } from "@tormr/crypto/board-identity";
-import { privateKeyObject } from "@tormr/crypto/keys";
 import { mintStamp } from "@tormr/crypto/stamp";
-import {
-  type BoardWorkerKeys,
-  type RegisterRequest,
-  registrationStatement,
-} from "@tormr/protocol/board-api";
+import { type RegisterRequest, registrationBody } from "@tormr/protocol/board-api";
 import { BoardApiError, type BoardClient } from "@tormr/protocol/board-client";
-import { PROTOCOL_VERSION } from "@tormr/protocol/version";
-import { base32Encode } from "@tormr/tor/base32";
 import { type BoardFile, readBoardFile, writeBoardFile } from "./board-file.ts";
 
 export type BoardCalls = Pick<BoardClient, "register" | "heartbeat" | "poll" | "leave">;
@@ -43,32 +35,6 @@ export interface JoinBoardOptions {
   /** For tests: the stamp minter. */
   mint?: (resource: string, bits: number) => string;
   now?: () => Date;
-}
-
-/** The three public keys a board learns, in the encodings its schema asks for. */
-export function boardKeys(identity: BoardIdentity): BoardWorkerKeys {
-  return {
-    signing: identity.signing.publicKey.toString("base64url"),
-    wrapping: identity.wrapping.publicKey.toString("base64url"),
-    // rend-spec-v3 appendix G: the key a job host's onion lets in, as tor writes it.
-    clientAuth: base32Encode(identity.clientAuth.publicKey).toUpperCase(),
-  };
-}
-
-/** A registration signed with the per-board signing key, over the board, the stamp and the keys. */
-export function registrationBody(
-  board: string,
-  identity: BoardIdentity,
-  capabilities: Capabilities,
-  stamp: string,
-): RegisterRequest {
-  const keys = boardKeys(identity);
-  const signature = sign(
-    null,
-    registrationStatement(board, stamp, keys),
-    privateKeyObject(identity.signing),
-  ).toString("base64url");
-  return { v: PROTOCOL_VERSION, keys, capabilities, stamp, signature };
 }
 
 /**

@@ -1,4 +1,8 @@
 // The board's volunteer API: registering under a per-board pseudonym, long-polling for a seat, heartbeats, leaving (zod schemas).
+import { sign } from "node:crypto";
+import type { BoardIdentity } from "@tormr/crypto/board-identity";
+import { privateKeyObject } from "@tormr/crypto/keys";
+import { base32Encode } from "@tormr/tor/base32";
 import { z } from "zod";
 import { PROTOCOL_VERSION } from "./version.ts";
 import { joinTicketSchema } from "./worker-api.ts";
@@ -39,6 +43,32 @@ export function registrationStatement(board: string, stamp: string, keys: BoardW
   return Buffer.from(
     `tormr-board-register/v${PROTOCOL_VERSION}\n${board}\n${stamp}\n${keys.signing}\n${keys.wrapping}\n${keys.clientAuth}`,
   );
+}
+
+/** The public keys a worker shows a board: those of its identity for that board. */
+export function boardKeys(identity: BoardIdentity): BoardWorkerKeys {
+  return {
+    signing: identity.signing.publicKey.toString("base64url"),
+    wrapping: identity.wrapping.publicKey.toString("base64url"),
+    // rend-spec-v3 appendix G: the key a job host's onion lets in, as tor writes it.
+    clientAuth: base32Encode(identity.clientAuth.publicKey).toUpperCase(),
+  };
+}
+
+/** A registration signed with the per-board signing key, over the board, the stamp and the keys. */
+export function registrationBody(
+  board: string,
+  identity: BoardIdentity,
+  capabilities: RegisterRequest["capabilities"],
+  stamp: string,
+): RegisterRequest {
+  const keys = boardKeys(identity);
+  const signature = sign(
+    null,
+    registrationStatement(board, stamp, keys),
+    privateKeyObject(identity.signing),
+  ).toString("base64url");
+  return { v: PROTOCOL_VERSION, keys, capabilities, stamp, signature };
 }
 
 export const registerResponseSchema = z.object({

@@ -1,12 +1,12 @@
 // `start --board`: the worker's per-board identity on the board and with every job host it seats it with, until stopped.
 import { Agent } from "node:http";
 import { type BoardIdentity, deriveBoardIdentity } from "@tormr/crypto/board-identity";
-import type { BoardAssignment } from "@tormr/protocol/board-api";
+import { type BoardAssignment, boardKeys } from "@tormr/protocol/board-api";
 import { BoardApiError, BoardClient } from "@tormr/protocol/board-client";
 import type { Sandbox } from "@tormr/sandbox/sandbox";
 import { TIMEOUTS, type Transport } from "@tormr/tor/transport";
 import { runBoardLoop, untilBoardAnswers } from "../board-loop.ts";
-import { boardKeys, joinBoard, saveSession } from "../board-registration.ts";
+import { joinBoard, saveSession } from "../board-registration.ts";
 import type { WorkerIdentity } from "../identity.ts";
 import {
   attachVolunteerTor,
