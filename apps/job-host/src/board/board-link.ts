@@ -4,7 +4,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseStatusLink } from "@tormr/protocol/board-api";
 import { BoardApiError, BoardClient } from "@tormr/protocol/board-client";
 import { readPrivateFile, writePrivateFile } from "@tormr/tor/private-file";
-import type { Transport } from "@tormr/tor/transport";
+import type { SocksAddress } from "@tormr/tor/tor-process";
+import {
+  chooseTransportKind,
+  directTransport,
+  type Transport,
+  torTransport,
+} from "@tormr/tor/transport";
 import { z } from "zod";
 import type { JobHost } from "../master/job-host.ts";
 
@@ -40,6 +46,31 @@ const OVER = ["succeeded", "failed", "cancelled"];
 /** The most a board holds a long poll (its pollMs; 25 s by default), added to the call's timeout. */
 const LONG_POLL_MS = 60_000;
 
+/**
+ * How a job host reaches a board: directly on loopback, else through its tor's SOCKS port on
+ * circuits of its own.
+ * @throws Error saying what is missing (a tor, its SOCKS port), TorError for a URL neither onion nor loopback.
+ */
+export function boardTransport(
+  boardUrl: string,
+  tor: { socks: SocksAddress | undefined } | undefined,
+): Transport {
+  if (chooseTransportKind(boardUrl, undefined) === "direct") return directTransport();
+  if (!tor) throw new Error("an onion board is reached through tor: add --tor");
+  if (!tor.socks)
+    throw new Error("tor reports no SOCKS port: enable one (SocksPort 9050 in torrc)");
+  return torTransport({ socks: tor.socks, isolation: "tormr-host:board" });
+}
+
+/** A client of the board at `boardUrl` over `transport`, with its timeouts. */
+export function boardClient(boardUrl: string, transport: Transport): BoardClient {
+  return new BoardClient({
+    baseUrl: transport.checkUrl(boardUrl).origin,
+    ...(transport.agent ? { agent: transport.agent } : {}),
+    timeoutMs: transport.timeouts.callMs,
+  });
+}
+
 /** The status link saved by an earlier `tormr host --request`, if any. */
 export async function savedBoardRequest(stateDir: string): Promise<Saved | undefined> {
   const path = join(stateDir, BOARD_REQUEST_FILE);
@@ -70,12 +101,7 @@ export async function followBoardRequest(options: BoardLinkOptions): Promise<voi
   const { host, say, signal } = options;
   const period = options.periodMs ?? 5_000;
   const { board, token } = parseStatusLink(options.statusLink);
-  const url = options.transport.checkUrl(board);
-  const client = new BoardClient({
-    baseUrl: url.origin,
-    ...(options.transport.agent ? { agent: options.transport.agent } : {}),
-    timeoutMs: options.transport.timeouts.callMs,
-  });
+  const client = boardClient(board, options.transport);
   const saved: Saved = {
     statusLink: options.statusLink,
     ...(options.job ? { job: options.job } : {}),

@@ -209,27 +209,14 @@ async function startBoardLink(
   tor: Awaited<ReturnType<typeof attachHostTor>> | undefined,
   io: CliIo,
 ) {
-  const { followBoardRequest, savedBoardRequest, BOARD_REQUEST_FILE } = await import(
-    "../board/board-link.ts"
-  );
+  const { boardTransport, followBoardRequest, savedBoardRequest, BOARD_REQUEST_FILE } =
+    await import("../board/board-link.ts");
   const saved = options.request ? undefined : await savedBoardRequest(stateDir);
   const statusLink = options.request ?? saved?.statusLink;
   if (!statusLink) return undefined;
-  const { chooseTransportKind, directTransport, torTransport } = await import(
-    "@tormr/tor/transport"
-  );
-  const boardUrl = new URL(statusLink).origin;
   let transport: import("@tormr/tor/transport").Transport;
   try {
-    if (chooseTransportKind(boardUrl, undefined) === "direct") {
-      transport = directTransport();
-    } else if (!tor) {
-      throw new Error("an onion board is reached through tor: add --tor");
-    } else if (!tor.socks) {
-      throw new Error("tor reports no SOCKS port: enable one (SocksPort 9050 in torrc)");
-    } else {
-      transport = torTransport({ socks: tor.socks, isolation: "tormr-host:board" });
-    }
+    transport = boardTransport(new URL(statusLink).origin, tor);
   } catch (error) {
     throw new UsageError("ERR_BAD_VALUE", `--request: ${(error as Error).message}`);
   }

@@ -9,10 +9,8 @@ import { fileURLToPath } from "node:url";
 import { mintStamp } from "@tormr/crypto/stamp";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
-import { BoardClient } from "@tormr/protocol/board-client";
 import { attachTor } from "@tormr/tor/tor-process";
-import { chooseTransportKind, directTransport, torTransport } from "@tormr/tor/transport";
-import { followBoardRequest } from "../board/board-link.ts";
+import { boardClient, boardTransport, followBoardRequest } from "../board/board-link.ts";
 import type { JobProgress, JobResult } from "../local/types.ts";
 import { startJobHost } from "../master/job-host.ts";
 import { type JobStatus, jobStatus, progressOf } from "../master/job-status.ts";
@@ -114,7 +112,7 @@ export async function runClusterJob(
   });
   const workers: WorkerChild[] = [];
   const stopBoard = new AbortController();
-  let boardRun: (BoardRun & { followed: Promise<void> }) | undefined;
+  let boardRun: Awaited<ReturnType<typeof postToBoard>> | undefined;
   try {
     await host.master.createJob(spec);
     if (options.board) {
@@ -164,7 +162,7 @@ export async function runClusterJob(
           const now = await jobStatus(host.db, spec.id);
           options.onProgress?.(progressOf(now));
           if (["succeeded", "failed", "cancelled"].includes(now.state)) resolve(now);
-          else if (boardRun && (await settledWith(boardRun.followed))) {
+          else if (boardRun?.ended()) {
             reject(new Error(`the board request ended before job ${spec.id} did`));
           } else if (workers.every((w) => w.child.exitCode !== null)) {
             const tails = workers.map((w, i) => `worker ${i}: ${w.tail.slice(-3).join(" | ")}`);
@@ -292,21 +290,11 @@ async function postToBoard(
   stateDir: string,
   socks: { host: string; port: number } | undefined,
   signal: AbortSignal,
-): Promise<BoardRun & { followed: Promise<void> }> {
+): Promise<BoardRun & { followed: Promise<void>; ended: () => boolean }> {
   const board = options.board as NonNullable<ClusterJobOptions["board"]>;
   if (!host.onion) throw new Error("a cluster formed on a board needs the job host's onion");
-  const transport =
-    chooseTransportKind(board.url, undefined) === "direct"
-      ? directTransport()
-      : torTransport({
-          socks: socks ?? fail("the job host's tor reports no SOCKS port"),
-          isolation: "tormr-host:board",
-        });
-  const client = new BoardClient({
-    baseUrl: transport.checkUrl(board.url).origin,
-    ...(transport.agent ? { agent: transport.agent } : {}),
-    timeoutMs: transport.timeouts.callMs,
-  });
+  const transport = boardTransport(board.url, { socks });
+  const client = boardClient(board.url, transport);
   const info = await client.info();
   const posted = await client.post({
     title: board.title,
@@ -317,6 +305,7 @@ async function postToBoard(
     stamp: mintStamp(`${info.onion}/post`, info.postBits),
   });
   const statusLink = `${board.url}${posted.statusPath}`;
+  let ended = false;
   const followed = followBoardRequest({
     host,
     stateDir,
@@ -327,23 +316,9 @@ async function postToBoard(
     verifyRetryMs: 5_000,
     say: (line) => options.log?.({ event: "board", message: line }),
     signal,
-  }).finally(() => transport.close());
-  return { statusLink, requestId: posted.id, followed };
-}
-
-function fail(message: string): never {
-  throw new Error(message);
-}
-
-/** True once `promise` has settled (either way), without waiting for it. */
-async function settledWith(promise: Promise<unknown>): Promise<boolean> {
-  const pending = Symbol("pending");
-  const first = await Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    Promise.resolve(pending),
-  ]);
-  return first !== pending;
+  }).finally(() => {
+    ended = true;
+    transport.close();
+  });
+  return { statusLink, requestId: posted.id, followed, ended: () => ended };
 }
