@@ -2,9 +2,9 @@
 import type { BoardDb } from "@tormr/db/board";
 import { challengePath, ticketHashesSchema } from "@tormr/protocol/board-api";
 import { BoardError } from "./errors.ts";
-import { freeSeats } from "./free-seats.ts";
+import { endRequest } from "./free-seats.ts";
 import { parseInput } from "./post-request.ts";
-import { ownRequest } from "./request-status.ts";
+import { ownRequest, ownRequestIn } from "./request-status.ts";
 import { newSecret } from "./secrets.ts";
 import type { BoardSettings } from "./settings.ts";
 
@@ -22,6 +22,8 @@ export interface Attachment {
 }
 
 const OPEN = ["waiting", "formed"];
+const over = (state: string) => `this request is ${state}; post a new one`;
+const notFormed = (state: string) => `the request is ${state}, not formed`;
 
 /**
  * The challenge the request's job host must serve at `challengePath(id)` on the onion the request
@@ -34,10 +36,7 @@ export async function attachRequest(
   token: string | undefined,
   clientAuth: string | null,
 ): Promise<Attachment> {
-  const request = await ownRequest(db, undefined, token);
-  if (!OPEN.includes(request.state)) {
-    throw new BoardError("ERR_CONFLICT", `this request is ${request.state}; post a new one`);
-  }
+  const request = await ownRequestIn(db, undefined, token, OPEN, over);
   let challenge = request.challenge;
   if (!challenge) {
     challenge = newSecret();
@@ -67,10 +66,7 @@ export async function verifyRequest(
   fetchFromOnion: OnionFetcher | undefined,
   now = new Date(),
 ): Promise<void> {
-  const request = await ownRequest(db, undefined, token);
-  if (!OPEN.includes(request.state)) {
-    throw new BoardError("ERR_CONFLICT", `this request is ${request.state}; post a new one`);
-  }
+  const request = await ownRequestIn(db, undefined, token, OPEN, over);
   if (request.verifiedAt) return;
   if (!request.challenge) {
     throw new BoardError("ERR_CONFLICT", "attach first: there is no challenge to fetch yet");
@@ -119,10 +115,7 @@ export async function replaceWorkers(
   input: unknown,
 ): Promise<number> {
   const { ticketHashes } = parseInput(ticketHashesSchema, input);
-  const request = await ownRequest(db, undefined, token);
-  if (request.state !== "formed") {
-    throw new BoardError("ERR_CONFLICT", `the request is ${request.state}, not formed`);
-  }
+  const request = await ownRequestIn(db, undefined, token, ["formed"], notFormed);
   const seats = await db.seat.findMany({
     where: { request: request.id, ticketHash: { in: ticketHashes } },
     select: { worker: true },
@@ -151,10 +144,7 @@ export async function admitWorkers(
   now = new Date(),
 ): Promise<number> {
   const { ticketHashes } = parseInput(ticketHashesSchema, input);
-  const request = await ownRequest(db, undefined, token);
-  if (request.state !== "formed") {
-    throw new BoardError("ERR_CONFLICT", `the request is ${request.state}, not formed`);
-  }
+  const request = await ownRequestIn(db, undefined, token, ["formed"], notFormed);
   const admitted = await db.seat.updateMany({
     where: { request: request.id, ticketHash: { in: ticketHashes }, admittedAt: null },
     data: { admittedAt: now },
@@ -172,12 +162,5 @@ export async function finishRequest(db: BoardDb, token: string | undefined): Pro
   if (!OPEN.includes(request.state)) {
     throw new BoardError("ERR_CONFLICT", `this request is ${request.state} already`);
   }
-  await db.$transaction([
-    ...(await freeSeats(db, request.id)),
-    db.request.update({
-      where: { id: request.id },
-      data: { state: "finished" },
-      select: { id: true },
-    }),
-  ]);
+  await endRequest(db, request.id, "finished");
 }

@@ -15,3 +15,15 @@ export async function freeSeats(db: BoardDb, requestId: string) {
     }),
   ] as const;
 }
+
+/** Ends a request (cancelled, finished): its seats freed and its state set, in one transaction. */
+export async function endRequest(
+  db: BoardDb,
+  requestId: string,
+  state: "cancelled" | "finished",
+): Promise<void> {
+  await db.$transaction([
+    ...(await freeSeats(db, requestId)),
+    db.request.update({ where: { id: requestId }, data: { state }, select: { id: true } }),
+  ]);
+}

@@ -1,7 +1,7 @@
 // A request seen through its status link: its state and counts, never its workers; and cancelling it.
 import type { BoardDb } from "@tormr/db/board";
 import { BoardError } from "./errors.ts";
-import { freeSeats } from "./free-seats.ts";
+import { endRequest } from "./free-seats.ts";
 import { hashSecret } from "./secrets.ts";
 
 export interface RequestStatus {
@@ -51,6 +51,22 @@ export async function ownRequest(db: BoardDb, id: string | undefined, token: str
   return request;
 }
 
+/**
+ * The request `token` opens (and `id`, when given, names), if its state is one of `states`.
+ * @throws BoardError ERR_TOKEN, ERR_CONFLICT saying `why(state)`.
+ */
+export async function ownRequestIn(
+  db: BoardDb,
+  id: string | undefined,
+  token: string | undefined,
+  states: readonly string[],
+  why: (state: string) => string,
+) {
+  const request = await ownRequest(db, id, token);
+  if (!states.includes(request.state)) throw new BoardError("ERR_CONFLICT", why(request.state));
+  return request;
+}
+
 /** The status of the request `token` opens; `id`, when given, must name it too. */
 export async function requestStatus(
   db: BoardDb,
@@ -84,16 +100,12 @@ export async function cancelRequest(
   id: string | undefined,
   token: string | undefined,
 ) {
-  const request = await ownRequest(db, id, token);
-  if (request.state !== "waiting" && request.state !== "formed") {
-    throw new BoardError("ERR_CONFLICT", `this request is ${request.state} already`);
-  }
-  await db.$transaction([
-    ...(await freeSeats(db, request.id)),
-    db.request.update({
-      where: { id: request.id },
-      data: { state: "cancelled" },
-      select: { id: true },
-    }),
-  ]);
+  const request = await ownRequestIn(
+    db,
+    id,
+    token,
+    ["waiting", "formed"],
+    (state) => `this request is ${state} already`,
+  );
+  await endRequest(db, request.id, "cancelled");
 }
