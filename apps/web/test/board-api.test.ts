@@ -1,13 +1,19 @@
 // The board's tRPC API through createCaller (no HTTP): workers register, poll and leave; requests post, show and cancel; errors map to their codes.
 import type { BoardDb } from "@tormr/db/board";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { rateLimiter } from "../src/server/api/rate-limit.ts";
 import { createCaller } from "../src/server/api/root.ts";
 import { createContextInner } from "../src/server/api/trpc.ts";
 import { formClusters } from "../src/server/board/form-clusters.ts";
 import { hashSecret } from "../src/server/board/secrets.ts";
 import { boardSettings } from "../src/server/board/settings.ts";
-import { BOARD_ONION, boardDb, HOST_ONION, registration, requestFields } from "./board-helpers.ts";
+import {
+  BOARD_ONION,
+  HOST_ONION,
+  registration,
+  requestFields,
+  withBoardDb,
+} from "./board-helpers.ts";
 
 const SETTINGS = boardSettings({
   onion: BOARD_ONION,
@@ -18,11 +24,9 @@ const SETTINGS = boardSettings({
 });
 
 let db: BoardDb;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ db, cleanup } = await boardDb());
-}, 60_000);
-afterAll(() => cleanup?.());
+withBoardDb((opened) => {
+  db = opened;
+});
 
 const limiter = rateLimiter({ burst: 1_000, perSecond: 1_000 });
 const caller = (token?: string) =>

@@ -17,19 +17,26 @@ import { postRequest } from "../src/server/board/post-request.ts";
 import { registerWorker } from "../src/server/board/register-worker.ts";
 import { requestStatus } from "../src/server/board/request-status.ts";
 import { pollAssignment } from "../src/server/board/worker-calls.ts";
-import { admitCluster, boardDb, registration, requestFields, VERIFYING } from "./board-helpers.ts";
+import {
+  admitCluster,
+  registration,
+  requestFields,
+  VERIFYING,
+  withBoardDb,
+} from "./board-helpers.ts";
 
 const BOARD_KEY = "A".repeat(52);
 
 let db: BoardDb;
-let cleanup: () => Promise<void>;
+withBoardDb((opened) => {
+  db = opened;
+});
 /** What the stand-in job host serves at each path. */
 const served = new Map<string, string>();
 let host: Server;
 let fetcher: OnionFetcher;
 
 beforeAll(async () => {
-  ({ db, cleanup } = await boardDb());
   host = createServer((req, res) => {
     const body = served.get(req.url ?? "");
     res.writeHead(body === undefined ? 404 : 200).end(body);
@@ -42,10 +49,9 @@ beforeAll(async () => {
     if (!res.ok) throw new Error(`it answered ${res.status}`);
     return res.text();
   };
-}, 60_000);
-afterAll(async () => {
+});
+afterAll(() => {
   host?.close();
-  await cleanup?.();
 });
 
 async function workers(n: number) {

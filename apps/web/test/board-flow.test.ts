@@ -1,7 +1,7 @@
 // The board's logic on a real database: post, register, form, poll, status, cancel, and every bad input refused with its message.
 
 import type { BoardDb } from "@tormr/db/board";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formClusters } from "../src/server/board/form-clusters.ts";
 import { banWorker, operatorStats, removeRequest } from "../src/server/board/operator.ts";
 import { postRequest } from "../src/server/board/post-request.ts";
@@ -11,20 +11,18 @@ import { hashSecret } from "../src/server/board/secrets.ts";
 import { leave, pollAssignment } from "../src/server/board/worker-calls.ts";
 import {
   admitCluster,
-  boardDb,
   HOST_ONION,
   registration,
   requestFields,
   SETTINGS,
   stamp,
+  withBoardDb,
 } from "./board-helpers.ts";
 
 let db: BoardDb;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ db, cleanup } = await boardDb());
-}, 60_000);
-afterAll(() => cleanup?.());
+withBoardDb((opened) => {
+  db = opened;
+});
 
 describe("forming a cluster", () => {
   it("forms when n workers are there, gives each the onion and its own ticket, and shows it on the status link", async () => {

@@ -1,16 +1,14 @@
 import type { BoardDb } from "@tormr/db/board";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { boardDb, registration, SETTINGS } from "../../../test/board-helpers.ts";
+import { describe, expect, it } from "vitest";
+import { registration, SETTINGS, withBoardDb } from "../../../test/board-helpers.ts";
 import { registerWorker } from "../board/register-worker.ts";
 import { heartbeat } from "../board/worker-calls.ts";
 import { flushSeen, noteSeen } from "./last-seen.ts";
 
 let db: BoardDb;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ db, cleanup } = await boardDb());
-}, 60_000);
-afterAll(() => cleanup?.());
+withBoardDb((opened) => {
+  db = opened;
+});
 
 const lastSeen = async (pseudonym: string) =>
   (await db.worker.findUniqueOrThrow({ where: { pseudonym }, select: { lastSeen: true } }))
