@@ -126,8 +126,11 @@ describe("the scheduler", () => {
     const slow = await scriptedWorker(spec.id);
     let taken: Assignment | undefined;
     while (!taken) taken = (await slow.next()).task;
-    // The straggler heartbeats but never finishes.
-    const beat = setInterval(() => void slow.heartbeat((taken as Assignment).attemptId), 200);
+    // The straggler heartbeats but never finishes. The beat in flight is awaited before the host closes.
+    let beating: Promise<unknown> = Promise.resolve();
+    const beat = setInterval(() => {
+      beating = slow.heartbeat((taken as Assignment).attemptId);
+    }, 200);
     try {
       await joinWorkers(host, spec.id, 2, state);
       const attempts = await host.db.attempt.findMany({
@@ -146,6 +149,7 @@ describe("the scheduler", () => {
       expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
     } finally {
       clearInterval(beat);
+      await beating;
     }
   }, 120_000);
 
