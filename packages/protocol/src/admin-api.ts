@@ -1,0 +1,168 @@
+// The job host's admin API on the wire: what each endpoint takes and answers, shared by the job host and its clients (the CLI, the requester console).
+import { z } from "zod";
+
+// 1. Errors.
+
+/** Every refusal: a stable code (ERR_NO_JOB, ERR_BAD_JOB_SPEC, ERR_UPLOADS_CLOSED…) and a message naming the problem. */
+export const adminErrorSchema = z.object({ code: z.string(), message: z.string() });
+export type AdminErrorBody = z.infer<typeof adminErrorSchema>;
+
+// 2. Jobs.
+
+const count = z.number().int().nonnegative();
+const instant = z.iso.datetime();
+
+/** preparing (sealing its splits) | running | succeeded | failed | cancelled. */
+export const jobStateSchema = z.enum(["preparing", "running", "succeeded", "failed", "cancelled"]);
+export type JobState = z.infer<typeof jobStateSchema>;
+
+/** `GET /admin/jobs`: newest first. */
+export const jobListEntrySchema = z.object({
+  id: z.string(),
+  state: jobStateSchema,
+  createdAt: instant,
+  finishedAt: instant.nullable(),
+});
+export type JobListEntry = z.infer<typeof jobListEntrySchema>;
+export const jobListSchema = z.object({ jobs: z.array(jobListEntrySchema) });
+
+/** `POST /admin/jobs`. */
+export const createJobRequestSchema = z.object({
+  /** A JobSpec as the engine takes it, with paths on the job host's disk (uploads' `path`s). */
+  spec: z.unknown(),
+  /** `tormr/python` (default for streaming) or `tormr/node` (default for JS jobs). */
+  image: z.string().min(1).optional(),
+  /** Join tickets to make now. */
+  tickets: z.number().int().min(0).max(1000).default(0),
+});
+export type CreateJobRequest = z.input<typeof createJobRequestSchema>;
+export const createJobResponseSchema = z.object({
+  jobId: z.string(),
+  tickets: z.array(z.string()),
+});
+export type CreateJobResponse = z.infer<typeof createJobResponseSchema>;
+
+export const phaseCountsSchema = z.object({ total: count, committed: count, running: count });
+export type PhaseCounts = z.infer<typeof phaseCountsSchema>;
+
+/** Counters grouped as Hadoop groups them: group → name → value. */
+export const counterRecordSchema = z.record(z.string(), z.record(z.string(), z.number()));
+
+/** `GET /admin/jobs/<id>`, and what `POST …/cancel` answers. */
+export const jobStatusSchema = z.object({
+  id: z.string(),
+  state: jobStateSchema,
+  error: z.string().nullable(),
+  maps: phaseCountsSchema,
+  reduces: phaseCountsSchema,
+  /** The committed tasks' counters merged (all of them once the job is over). */
+  counters: counterRecordSchema,
+  failedAttempts: count,
+  workers: z.array(
+    z.object({ pseudonym: z.string(), state: z.string(), sandbox: z.string(), lastSeen: instant }),
+  ),
+  createdAt: instant,
+  finishedAt: instant.nullable(),
+  /** The latest `reporter:status:` line of a running attempt. */
+  status: z.string().optional(),
+});
+export type JobStatus = z.infer<typeof jobStatusSchema>;
+
+/** One attempt of a task, as `GET /admin/jobs/<id>/tasks` lists them (oldest first). */
+export const attemptRecordSchema = z.object({
+  id: z.string(),
+  task: z.string(),
+  number: count,
+  worker: z.string(),
+  /** running | succeeded | failed | lost | killed | returned */
+  state: z.string(),
+  speculative: z.boolean(),
+  sandbox: z.string().nullable(),
+  containerId: z.string().nullable(),
+  startedAt: instant,
+  finishedAt: instant.nullable(),
+  error: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  reason: z.string().nullable(),
+  stderrTail: z.string().nullable(),
+});
+export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
+export const attemptListSchema = z.object({ attempts: z.array(attemptRecordSchema) });
+
+/** `GET /admin/jobs/<id>/output`: the part files of a succeeded job. */
+export const outputPartsSchema = z.object({ parts: z.array(z.string()) });
+
+// 3. Tickets.
+
+const clientAuthKey = z
+  .string()
+  .regex(/^[A-Z2-7]{52}$/, "expected a Tor client-authorization public key (52 base32 characters)");
+
+/**
+ * `POST /admin/jobs/<id>/tickets`: `count` tickets, or one ticket per worker's Tor
+ * client-authorization key, or the hashes of tickets a board handed out, each with its worker's key.
+ */
+export const ticketsRequestSchema = z.union([
+  z.object({ count: z.number().int().min(1).max(1000) }).strict(),
+  z.object({ clientAuthKeys: z.array(clientAuthKey).min(1).max(1000) }).strict(),
+  z
+    .object({
+      ticketHashes: z
+        .array(
+          z.object({
+            hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hex digest"),
+            clientAuthKey,
+          }),
+        )
+        .min(1)
+        .max(1000),
+    })
+    .strict(),
+]);
+export const ticketsResponseSchema = z.object({ tickets: z.array(z.string()) });
+export const admittedResponseSchema = z.object({ admitted: count });
+
+// 4. Uploads: `PUT /admin/jobs/<jobId>/uploads/<role>/<name>[?executable=1]`, before the job is created.
+
+/** `input` files are read by the maps; `file`s are shipped to every task (Hadoop's `-file`). */
+export const uploadRoleSchema = z.enum(["input", "file"]);
+export type UploadRole = z.infer<typeof uploadRoleSchema>;
+
+/** One file name: no slash, no leading dot (hidden names are the job host's temporary files). */
+export const uploadNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    "expected a file name of 1 to 128 characters from [A-Za-z0-9._-], not starting with '.', '_' or '-'",
+  );
+
+/** What an upload answers: where the file now is on the job host (for the JobSpec), and its size. */
+export const uploadResultSchema = z.object({ path: z.string(), bytes: count });
+export type UploadResult = z.infer<typeof uploadResultSchema>;
+
+// 5. Exposure: `GET /admin/jobs/<id>/exposure`, who saw how much of the job's data.
+
+export const exposureTotalSchema = z.object({ records: count, bytes: count });
+export type ExposureTotal = z.infer<typeof exposureTotalSchema>;
+/** A worker's share: the distinct buckets it read (a bucket read twice counts once). */
+export const exposureShareSchema = exposureTotalSchema.extend({ buckets: count });
+export type ExposureShare = z.infer<typeof exposureShareSchema>;
+
+/**
+ * The job's input (its split buckets) and shuffle (its committed map outputs, what reducers read),
+ * and each worker's share of both according to the exposure ledger, sorted by pseudonym. Bytes are
+ * plaintext while the job's buckets exist; once the job is over its buckets are gone, and each
+ * bucket counts as the largest single read of it in the ledger (sealed bytes served).
+ */
+export const jobExposureSchema = z.object({
+  input: exposureTotalSchema,
+  mapOutput: exposureTotalSchema,
+  workers: z.array(
+    z.object({
+      pseudonym: z.string(),
+      input: exposureShareSchema,
+      mapOutput: exposureShareSchema,
+    }),
+  ),
+});
+export type JobExposure = z.infer<typeof jobExposureSchema>;
