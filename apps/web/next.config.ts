@@ -4,7 +4,13 @@ import type { NextConfig } from "next";
 const config: NextConfig = {
   poweredByHeader: false,
   // The board runs from this monorepo; its packages are TypeScript source.
-  transpilePackages: ["@tormr/crypto", "@tormr/db", "@tormr/protocol", "@tormr/tor"],
+  transpilePackages: [
+    "@tormr/crypto",
+    "@tormr/db",
+    "@tormr/mapreduce",
+    "@tormr/protocol",
+    "@tormr/tor",
+  ],
   serverExternalPackages: ["better-sqlite3", "@prisma/adapter-better-sqlite3"],
 };
 

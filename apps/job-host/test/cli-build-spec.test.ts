@@ -1,9 +1,10 @@
 // Unit tests of JobSpec building: absolute paths, job ids, task kinds.
+
+import { makeJobId } from "@tormr/mapreduce/job-id";
 import { jobSpecSchema } from "@tormr/mapreduce/job-spec";
 import { describe, expect, it } from "vitest";
 import { buildJobSpec } from "../src/cli/build-spec.ts";
 import { parseRunArgs, parseStreamingArgs } from "../src/cli/hadoop-args.ts";
-import { makeJobId } from "../src/cli/job-id.ts";
 import { localPath } from "../src/cli/local-path.ts";
 import { UsageError } from "../src/cli/usage-error.ts";
 

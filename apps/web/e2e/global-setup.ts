@@ -1,8 +1,9 @@
-// Runs the board for every spec as `tormr-board start --local` would (built if stale, a fresh state folder, loopback only); stops it afterwards.
+// Runs the board for every spec as `tormr-board start --local` would (built if stale, a fresh state folder, loopback only), and a job host with its console (console-setup.ts); stops them afterwards.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveBoard } from "../src/cli/serve.ts";
+import { startConsole } from "./console-setup.ts";
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   // Never skipped: without Chromium there is no browser test, and that fails the run.
@@ -46,7 +47,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     ),
   ]);
   process.env.BOARD_DB = join(stateDir, "board.db");
+  const stopConsole = await startConsole(join(import.meta.dirname, "..", "e2e-results"));
   return async () => {
+    await stopConsole();
     stop();
     await serving;
     rmSync(stateDir, { recursive: true, force: true });

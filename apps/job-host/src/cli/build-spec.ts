@@ -1,7 +1,8 @@
 // Builds the engine's JobSpec from parsed command-line arguments.
+
+import { makeJobId } from "@tormr/mapreduce/job-id";
 import { type JobSpec, parseJobSpec } from "@tormr/mapreduce/job-spec";
 import type { RunArgs, StreamingArgs } from "./hadoop-args.ts";
-import { makeJobId } from "./job-id.ts";
 import { localPath } from "./local-path.ts";
 
 export interface BuildSpecOptions {

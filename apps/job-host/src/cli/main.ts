@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { formatCommanderError } from "./commander-message.ts";
 import { COMMANDS, type CommandDoc } from "./commands.ts";
+import { addConsoleCommand } from "./console-command.ts";
 import { EXIT, reportError } from "./exit-codes.ts";
 import { commandHelp, EXIT_CODES_HELP } from "./help-text.ts";
 import { addHostCommand } from "./host-command.ts";
@@ -122,6 +123,7 @@ function createProgram(io: CliIo, setExit: (code: number) => void): Command {
   };
   for (const doc of COMMANDS) addCommand(doc);
   addHostCommand(program, io, setExit);
+  addConsoleCommand(program, io, setExit);
   return program;
 }
 

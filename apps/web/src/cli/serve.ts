@@ -1,16 +1,13 @@
 // `tormr-board start`: the built board on 127.0.0.1, published as an onion service with a persistent key, until SIGINT or SIGTERM.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readdir, stat } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { watchDescriptorUpload } from "@tormr/tor/control/events";
 import { addOnion, delOnion } from "@tormr/tor/control/onion-service";
 import { freePorts } from "@tormr/tor/free-ports";
 import { loadOrCreateOnionKey } from "@tormr/tor/onion-key";
 import { attachTor, waitForBootstrap } from "@tormr/tor/tor-process";
+import { APP, ensureBuilt } from "./next-build.ts";
 
-const APP = join(import.meta.dirname, "..", "..");
-const NEXT_BIN = createRequire(import.meta.url).resolve("next/dist/bin/next");
 /**
  * Next with the hot paths in front of it (the home page from memory, the API on node:http),
  * instead of `next start`: see its header and docs/board-operator.md, "Performance".
@@ -28,19 +25,6 @@ export interface ServeOptions {
   say: (line: string) => void;
   /** Resolves when the board should stop. */
   stopped: Promise<unknown>;
-}
-
-/** No build yet, or a source file newer than it: a stale build would serve old code. */
-async function buildIsStale(): Promise<boolean> {
-  const built = await stat(join(APP, ".next", "BUILD_ID")).catch(() => undefined);
-  if (!built) return true;
-  const entries = await readdir(join(APP, "src"), { recursive: true, withFileTypes: true });
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const info = await stat(join(entry.parentPath, entry.name));
-    if (info.mtimeMs > built.mtimeMs) return true;
-  }
-  return false;
 }
 
 async function untilAnswers(url: string, child: ChildProcess, log: () => string): Promise<void> {
@@ -62,16 +46,7 @@ async function untilAnswers(url: string, child: ChildProcess, log: () => string)
 
 /** Runs the board until `stopped`; resolves with the exit code. */
 export async function serveBoard(options: ServeOptions): Promise<number> {
-  if (await buildIsStale()) {
-    options.say("building the board (next build)");
-    const built = spawnSync(process.execPath, [NEXT_BIN, "build"], {
-      cwd: APP,
-      stdio: "ignore",
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-    });
-    if (built.status !== 0)
-      throw new Error("next build failed: run 'npm run build -w @tormr/web' to see why");
-  }
+  await ensureBuilt(options.say, "board");
   // The address is known before anything is published: stamps and pseudonyms are bound to it.
   const key = await loadOrCreateOnionKey(join(options.stateDir, "onion-key.json"));
   if (key.created)

@@ -1,0 +1,131 @@
+// Workers the console starts on this machine for a job (to try a job before asking volunteers): real tormr-worker processes with one ticket each.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+
+const WORKER_BIN = join(
+  dirname(createRequire(import.meta.url).resolve("@tormr/worker/package.json")),
+  "bin",
+  "tormr-worker.js",
+);
+
+export interface LocalWorker {
+  index: number;
+  pid: number | undefined;
+  /** running | exited */
+  state: "running" | "exited";
+  exitCode: number | null;
+  startedAt: string;
+  /** The last lines it printed, for when it fails. */
+  tail: string[];
+}
+
+interface Entry extends LocalWorker {
+  child: ChildProcess;
+}
+
+/**
+ * One registry per process: the console's server and the pages Next renders in the same process
+ * must see the same workers, and Next bundles its own copy of this module.
+ */
+const REGISTRY = Symbol.for("tormr.console.localWorkers");
+type Registry = Map<string, Entry[]>;
+const registry = (): Registry => {
+  const store = globalThis as { [REGISTRY]?: Registry };
+  store[REGISTRY] ??= new Map();
+  return store[REGISTRY];
+};
+
+export interface StartLocalWorkersOptions {
+  jobId: string;
+  workerUrl: string;
+  tickets: string[];
+  sandbox: "bwrap" | "docker" | "none";
+  /** Each worker's config and work folders go below it, and are removed when it exits. */
+  dir: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startLocalWorkers(options: StartLocalWorkersOptions): Promise<void> {
+  const list = registry().get(options.jobId) ?? [];
+  registry().set(options.jobId, list);
+  for (const ticket of options.tickets) {
+    const index = list.length;
+    const dir = join(options.dir, options.jobId, String(index));
+    await mkdir(dir, { recursive: true });
+    const args = [
+      WORKER_BIN,
+      "start",
+      "--job-host",
+      options.workerUrl,
+      "--config-dir",
+      join(dir, "config"),
+      "--work-dir",
+      join(dir, "work"),
+      "--disk-quota-mb",
+      "64",
+      "--yes",
+      ...(options.sandbox === "none" ? ["--unsafe-no-sandbox"] : ["--sandbox", options.sandbox]),
+    ];
+    const child = spawn(process.execPath, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      // The ticket goes in the environment, never in the process list.
+      env: { ...(options.env ?? process.env), TORMR_WORKER_TICKET: ticket },
+    });
+    const entry: Entry = {
+      index,
+      pid: child.pid,
+      state: "running",
+      exitCode: null,
+      startedAt: new Date().toISOString(),
+      tail: [],
+      child,
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on("line", (line) => {
+        entry.tail.push(line);
+        if (entry.tail.length > 20) entry.tail.shift();
+      });
+    }
+    const exited = (code: number | null) => {
+      entry.state = "exited";
+      entry.exitCode = code;
+      void rm(dir, { recursive: true, force: true });
+    };
+    child.once("exit", (code, signal) => exited(code ?? (signal ? 128 : null)));
+    child.once("error", (error) => {
+      entry.tail.push(`could not start: ${error.message}`);
+      exited(127);
+    });
+    list.push(entry);
+  }
+}
+
+/** The job's local workers as the pages show them. */
+export function localWorkers(jobId: string): LocalWorker[] {
+  return (registry().get(jobId) ?? []).map(({ child: _, ...worker }) => ({
+    ...worker,
+    tail: [...worker.tail],
+  }));
+}
+
+/** Stops every local worker (the console is stopping): SIGTERM, so each leaves its job. */
+export async function stopLocalWorkers(): Promise<void> {
+  const running = [...registry().values()].flat().filter((w) => w.state === "running");
+  await Promise.all(
+    running.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w.child.once("exit", () => resolve());
+          w.child.kill("SIGTERM");
+          setTimeout(() => {
+            w.child.kill("SIGKILL");
+            resolve();
+          }, 5_000).unref();
+        }),
+    ),
+  );
+}
