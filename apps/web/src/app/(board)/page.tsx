@@ -1,7 +1,7 @@
 // The home page: what TorMR is, how to request a cluster, how to volunteer, and coarse, late numbers.
 import { connection } from "next/server";
-import { boardStats } from "../server/board/stats.ts";
-import { boardContext } from "../server/context.ts";
+import { boardStats } from "../../server/board/stats.ts";
+import { boardContext } from "../../server/context.ts";
 
 export default async function Home() {
   await connection();

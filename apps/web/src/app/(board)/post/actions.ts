@@ -1,9 +1,9 @@
 "use server";
 // The post form's server action: it parses, calls postRequest, and sends the requester to her status link.
 import { redirect } from "next/navigation";
-import { BoardError } from "../../server/board/errors.ts";
-import { postRequest } from "../../server/board/post-request.ts";
-import { boardContext } from "../../server/context.ts";
+import { BoardError } from "../../../server/board/errors.ts";
+import { postRequest } from "../../../server/board/post-request.ts";
+import { boardContext } from "../../../server/context.ts";
 
 export interface PostFormState {
   error?: { field: string | undefined; message: string };

@@ -1,8 +1,8 @@
 // Posting a cluster request: the form, and the command that makes its stamp.
 import { connection } from "next/server";
-import { stampResource } from "../../server/board/settings.ts";
-import { stampCommand } from "../../server/board/stamp-command.ts";
-import { boardContext } from "../../server/context.ts";
+import { stampResource } from "../../../server/board/settings.ts";
+import { stampCommand } from "../../../server/board/stamp-command.ts";
+import { boardContext } from "../../../server/context.ts";
 import { PostForm } from "./post-form.tsx";
 
 export default async function PostPage() {

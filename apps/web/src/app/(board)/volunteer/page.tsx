@@ -1,7 +1,7 @@
 // The volunteer's page: installing and running tormr-worker for this board, what it runs, what it sees, how to stop it.
 import type { Metadata } from "next";
 import { connection } from "next/server";
-import { boardContext } from "../../server/context.ts";
+import { boardContext } from "../../../server/context.ts";
 
 export const metadata: Metadata = { title: "Volunteer a worker · TorMR board" };
 

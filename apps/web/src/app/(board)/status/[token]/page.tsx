@@ -1,8 +1,8 @@
 // A request's status, reached by its secret link: waiting (and whether its onion is proved), formed, finished, cancelled or expired; and a cancel button.
 import { connection } from "next/server";
-import { BoardError } from "../../../server/board/errors.ts";
-import { requestStatus } from "../../../server/board/request-status.ts";
-import { boardContext } from "../../../server/context.ts";
+import { BoardError } from "../../../../server/board/errors.ts";
+import { requestStatus } from "../../../../server/board/request-status.ts";
+import { boardContext } from "../../../../server/context.ts";
 import { cancelAction } from "./actions.ts";
 
 const WORDS = {
