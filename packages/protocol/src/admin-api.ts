@@ -85,6 +85,8 @@ export const attemptRecordSchema = z.object({
   exitCode: z.number().int().nullable(),
   reason: z.string().nullable(),
   stderrTail: z.string().nullable(),
+  /** Sealed bytes its outputs hold in the store; null once they are gone (the job is over) or never written. */
+  bytesWritten: count.nullable(),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 export const attemptListSchema = z.object({ attempts: z.array(attemptRecordSchema) });

@@ -160,14 +160,15 @@ describe("AdminClient", () => {
     );
   });
 
-  it("streams an output part as a web stream", async () => {
+  it("streams an output part as a web stream, with its size", async () => {
     const client = await serve((req, res) => {
       if (req.url === "/admin/jobs/job_1_0001/output") json(res, 200, { parts: ["part-00000"] });
-      else res.writeHead(200, { "content-type": "text/plain" }).end("a\t1\nb\t2\n");
+      else res.writeHead(200, { "content-length": 8 }).end("a\t1\nb\t2\n");
     });
     expect(await client.outputParts("job_1_0001")).toEqual(["part-00000"]);
-    const stream = await client.outputPart("job_1_0001", "part-00000");
-    expect(await new Response(stream).text()).toBe("a\t1\nb\t2\n");
+    const part = await client.outputPart("job_1_0001", "part-00000");
+    expect(part.size).toBe(8);
+    expect(await new Response(part.body).text()).toBe("a\t1\nb\t2\n");
   });
 
   it("reads its endpoints and secret from a state folder, or says no host runs there", async () => {

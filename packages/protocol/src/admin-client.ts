@@ -1,4 +1,5 @@
 // A client of the job host's admin API (loopback, Bearer admin secret), for the CLI and the requester console: every answer checked with its schema.
+import { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { z } from "zod";
 import {
   type AttemptRecord,
@@ -52,6 +53,12 @@ export interface UploadOptions {
   executable?: boolean;
   /** Aborting stops the upload; the job host keeps nothing of it. */
   signal?: AbortSignal;
+}
+
+/** A part file as it arrives: its bytes, and its size (the answer's Content-Length). */
+export interface OutputPart {
+  body: NodeReadableStream<Uint8Array>;
+  size: number | undefined;
 }
 
 type UploadBody = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
@@ -149,10 +156,16 @@ export class AdminClient {
     return (await this.json(outputPartsSchema, "GET", jobPath(jobId, "output"))).parts;
   }
 
-  /** One part file of a succeeded job, streamed. */
-  async outputPart(jobId: string, part: string): Promise<ReadableStream<Uint8Array>> {
+  /** One part file of a succeeded job, streamed, with its size when the host said it. */
+  async outputPart(jobId: string, part: string): Promise<OutputPart> {
     const res = await this.send("GET", `${jobPath(jobId, "output")}/${encodeURIComponent(part)}`);
-    return res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    const length = Number(res.headers.get("content-length") ?? Number.NaN);
+    // fetch's body is node's web stream; with the DOM's types (a Next app) it is declared as theirs.
+    const body = res.body as unknown as NodeReadableStream<Uint8Array> | null;
+    return {
+      body: body ?? new NodeReadableStream<Uint8Array>({ start: (c) => c.close() }),
+      size: Number.isSafeInteger(length) && length >= 0 ? length : undefined,
+    };
   }
 
   // 3. Transport.

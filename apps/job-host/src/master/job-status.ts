@@ -1,47 +1,17 @@
 // What the admin API and the CLI show of a job: its state, task counts, counters, workers and every attempt.
 import type { JobHostDb } from "@tormr/db/job-host";
-import { type CounterRecord, Counters } from "@tormr/mapreduce/counters";
+import { Counters } from "@tormr/mapreduce/counters";
+import {
+  type AttemptRecord,
+  type JobStatus,
+  jobStateSchema,
+  type PhaseCounts,
+} from "@tormr/protocol/admin-api";
 import type { JobProgress } from "../local/types.ts";
 import { MasterError } from "./master-error.ts";
 
-export interface PhaseCounts {
-  total: number;
-  committed: number;
-  running: number;
-}
-
-export interface JobStatus {
-  id: string;
-  state: string;
-  error: string | null;
-  maps: PhaseCounts;
-  reduces: PhaseCounts;
-  /** The committed tasks' counters merged (all of them once the job is over). */
-  counters: CounterRecord;
-  failedAttempts: number;
-  workers: { pseudonym: string; state: string; sandbox: string; lastSeen: string }[];
-  createdAt: string;
-  finishedAt: string | null;
-  /** The latest `reporter:status:` line of a running attempt. */
-  status?: string;
-}
-
-export interface AttemptRecord {
-  id: string;
-  task: string;
-  number: number;
-  worker: string;
-  state: string;
-  speculative: boolean;
-  sandbox: string | null;
-  containerId: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-  exitCode: number | null;
-  reason: string | null;
-  stderrTail: string | null;
-}
+// The wire types live in @tormr/protocol/admin-api; these names stay for the job host's own code.
+export type { AttemptRecord, JobStatus, PhaseCounts } from "@tormr/protocol/admin-api";
 
 export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus> {
   const job = await db.job.findUnique({ where: { id: jobId } });
@@ -72,7 +42,7 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
   });
   return {
     id: job.id,
-    state: job.state,
+    state: jobStateSchema.parse(job.state),
     error: job.error,
     maps: phase("map"),
     reduces: phase("reduce"),
@@ -90,6 +60,15 @@ export async function jobAttempts(db: JobHostDb, jobId: string): Promise<Attempt
     where: { job: jobId },
     orderBy: [{ startedAt: "asc" }],
   });
+  // Each attempt's buckets are written under its worker's pseudonym (splits under the host's).
+  const written = await db.bucket.groupBy({
+    by: ["task", "attempt", "writer"],
+    where: { job: jobId },
+    _sum: { size: true },
+  });
+  const bytesOf = new Map(
+    written.map((b) => [`${b.task}/${b.attempt}/${b.writer}`, Number(b._sum.size ?? 0n)]),
+  );
   return rows.map((a) => ({
     id: a.id,
     task: a.task,
@@ -105,6 +84,7 @@ export async function jobAttempts(db: JobHostDb, jobId: string): Promise<Attempt
     exitCode: a.exitCode,
     reason: a.reason,
     stderrTail: a.stderrTail,
+    bytesWritten: bytesOf.get(`${a.task}/${a.number}/${a.worker}`) ?? null,
   }));
 }
 
