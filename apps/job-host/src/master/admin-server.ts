@@ -1,8 +1,8 @@
-// The admin API: create, watch, cancel and collect jobs. Loopback only, never an onion service, and every call needs the admin secret.
+// The admin API: upload a job's files, create, watch, cancel and collect jobs, and see who saw what. Loopback only, never an onion service, and every call needs the admin secret.
 
 import { timingSafeEqual } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -10,49 +10,38 @@ import { pipeline } from "node:stream/promises";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import { type JobSpec, parseJobSpec } from "@tormr/mapreduce/job-spec";
+import { createJobRequestSchema, ticketsRequestSchema } from "@tormr/protocol/admin-api";
 import { BundleError } from "@tormr/task-runner/code-bundle";
-import { z } from "zod";
+import type { z } from "zod";
 import { bearer, sendJson } from "../store/http-server.ts";
+import { JobUploads, UploadError } from "./admin-uploads.ts";
+import { jobExposure } from "./job-exposure.ts";
 import { jobAttempts, jobStatus } from "./job-status.ts";
 import type { Master } from "./master.ts";
 import { MasterError } from "./master-error.ts";
 
-export const createJobSchema = z.object({
-  /** A JobSpec as the engine takes it, with paths on the job host's disk. */
-  spec: z.unknown(),
-  /** `tormr/python` (default for streaming) or `tormr/node` (default for JS jobs). */
-  image: z.string().min(1).optional(),
-  /** Join tickets to make now. */
-  tickets: z.number().int().min(0).max(1000).default(0),
-});
-const clientAuthKey = z
-  .string()
-  .regex(/^[A-Z2-7]{52}$/, "expected a Tor client-authorization public key (52 base32 characters)");
-/**
- * `count` tickets, or one ticket per worker's Tor client-authorization key, or the hashes of
- * tickets a board handed out, each with its worker's key.
- */
-const ticketsSchema = z.union([
-  z.object({ count: z.number().int().min(1).max(1000) }).strict(),
-  z.object({ clientAuthKeys: z.array(clientAuthKey).min(1).max(1000) }).strict(),
-  z
-    .object({
-      ticketHashes: z
-        .array(
-          z.object({
-            hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hex digest"),
-            clientAuthKey,
-          }),
-        )
-        .min(1)
-        .max(1000),
-    })
-    .strict(),
-]);
-
 export interface AdminServer {
   url: string;
   server: Server;
+}
+
+export interface AdminServerOptions {
+  master: Master;
+  db: JobHostDb;
+  secret: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** The job host's state folder: uploads go to its `uploads/<jobId>/<role>/<name>`. */
+  stateDir: string;
+  /** The job host's job quota, which also bounds each job's uploads. */
+  jobQuotaBytes?: number;
+}
+
+/** What every request's handling needs. */
+interface Context {
+  master: Master;
+  db: JobHostDb;
+  uploads: JobUploads;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -62,31 +51,35 @@ const MAX_BODY = 1024 * 1024;
  * not the protection: the secret is (a Bearer token), and the `Host` header must name this
  * listener, which stops a web page from reaching it by DNS rebinding.
  */
-export async function startAdminServer(
-  master: Master,
-  db: JobHostDb,
-  secret: string,
-  port = 0,
-): Promise<AdminServer> {
-  const server = createServer();
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { master, db, secret } = options;
+  const uploads = new JobUploads({
+    root: join(options.stateDir, "uploads"),
+    db,
+    ...(options.jobQuotaBytes !== undefined ? { quotaBytes: options.jobQuotaBytes } : {}),
+  });
+  const context: Context = { master, db, uploads };
+  // No limit on a whole request (an upload of a large input takes long), but one on silence.
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 });
+  server.setTimeout(120_000);
   let url = "";
   server.on("request", (req, res) => {
-    handle(master, db, secret, url, req, res).catch((error: unknown) => fail(res, error));
+    handle(context, secret, url, req, res).catch((error: unknown) => fail(res, error));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
   });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, server };
 }
 
 function fail(res: ServerResponse, error: unknown) {
-  if (res.headersSent) {
+  if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  if (error instanceof MasterError) {
+  if (error instanceof MasterError || error instanceof UploadError) {
     sendJson(res, error.status, { code: error.code, message: error.message });
   } else if (error instanceof MapReduceError || error instanceof BundleError) {
     sendJson(res, 400, { code: error.code, message: error.message });
@@ -134,13 +127,14 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 async function handle(
-  master: Master,
-  db: JobHostDb,
+  context: Context,
   secret: string,
   url: string,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  // An upload's body may still be arriving when a refusal is sent: the connection ends with it.
+  if (req.method === "PUT") res.setHeader("connection", "close");
   if (
     req.headers.host !== new URL(url).host &&
     req.headers.host !== `localhost:${new URL(url).port}`
@@ -159,9 +153,10 @@ async function handle(
     return;
   }
   const method = req.method ?? "GET";
-  const path = (req.url ?? "/").split("?")[0] ?? "";
+  const [path = "", query = ""] = (req.url ?? "/").split("?");
+  const { master, db } = context;
   if (path === "/admin/jobs" && method === "POST") {
-    const body = parse(createJobSchema, await readJson(req));
+    const body = parse(createJobRequestSchema, await readJson(req));
     const spec: JobSpec = parseJobSpec(body.spec);
     await master.createJob(spec, body.image ? { image: body.image } : {});
     const tickets = body.tickets > 0 ? await master.createTickets(spec.id, body.tickets) : [];
@@ -176,22 +171,38 @@ async function handle(
     sendJson(res, 200, { jobs });
     return;
   }
-  const match = /^\/admin\/jobs\/([^/]+)(?:\/(tasks|cancel|tickets|output)(?:\/([^/]+))?)?$/.exec(
-    path,
-  );
-  if (!match)
-    throw new MasterError("ERR_NOT_FOUND", `no such endpoint: ${method} ${path.slice(0, 80)}`);
+  const upload = /^\/admin\/jobs\/([^/]+)\/uploads\/([^/]+)\/([^/]+)$/.exec(path);
+  if (upload && method === "PUT") {
+    const [, jobId = "", role = "", name = ""] = upload;
+    const result = await context.uploads.put(
+      { jobId, role, name, executable: executableFlag(query) },
+      req,
+      declaredLength(req),
+    );
+    sendJson(res, 201, result);
+    return;
+  }
+  const match =
+    /^\/admin\/jobs\/([^/]+)(?:\/(tasks|cancel|tickets|output|spec|exposure)(?:\/([^/]+))?)?$/.exec(
+      path,
+    );
+  if (!match) throw notFound(method, path);
   const [, jobId = "", action, file] = match;
+  if (file !== undefined && action !== "output") throw notFound(method, path);
   if (!action && method === "GET") return sendJson(res, 200, await jobStatus(db, jobId));
   if (action === "tasks" && method === "GET") {
     return sendJson(res, 200, { attempts: await jobAttempts(db, jobId) });
+  }
+  if (action === "spec" && method === "GET") return sendJson(res, 200, await master.jobSpec(jobId));
+  if (action === "exposure" && method === "GET") {
+    return sendJson(res, 200, await jobExposure(db, jobId));
   }
   if (action === "cancel" && method === "POST") {
     await master.cancel(jobId);
     return sendJson(res, 200, await jobStatus(db, jobId));
   }
   if (action === "tickets" && method === "POST") {
-    const body = parse(ticketsSchema, await readJson(req));
+    const body = parse(ticketsRequestSchema, await readJson(req));
     if ("ticketHashes" in body) {
       return sendJson(res, 201, {
         admitted: await master.admitTicketHashes(jobId, body.ticketHashes),
@@ -203,19 +214,48 @@ async function handle(
         : await master.createTickets(jobId, body.clientAuthKeys.length, body.clientAuthKeys);
     return sendJson(res, 201, { tickets });
   }
-  if (action === "output" && method === "GET") {
-    const status = await jobStatus(db, jobId);
-    if (status.state !== "succeeded") {
-      throw new MasterError("ERR_JOB", `job ${jobId} has no output: it is ${status.state}`);
-    }
-    const output = (await master.jobSpec(jobId)).output;
-    const parts = (await readdir(output)).filter((name) => /^part-\d{5}$/.test(name)).sort();
-    if (!file) return sendJson(res, 200, { parts });
-    if (!parts.includes(file))
-      throw new MasterError("ERR_NOT_FOUND", `job ${jobId} has no output file ${file}`);
-    res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
-    await pipeline(createReadStream(join(output, file)), res).catch(() => res.destroy());
-    return;
+  if (action === "output" && method === "GET") return sendOutput(context, jobId, file, res);
+  throw notFound(method, path);
+}
+
+async function sendOutput(
+  { master, db }: Context,
+  jobId: string,
+  file: string | undefined,
+  res: ServerResponse,
+): Promise<void> {
+  const status = await jobStatus(db, jobId);
+  if (status.state !== "succeeded") {
+    throw new MasterError("ERR_JOB", `job ${jobId} has no output: it is ${status.state}`);
   }
-  throw new MasterError("ERR_NOT_FOUND", `no such endpoint: ${method} ${path.slice(0, 80)}`);
+  const output = (await master.jobSpec(jobId)).output;
+  const parts = (await readdir(output)).filter((name) => /^part-\d{5}$/.test(name)).sort();
+  if (!file) return sendJson(res, 200, { parts });
+  if (!parts.includes(file))
+    throw new MasterError("ERR_NOT_FOUND", `job ${jobId} has no output file ${file}`);
+  const path = join(output, file);
+  const { size } = await stat(path);
+  res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": size });
+  await pipeline(createReadStream(path), res).catch(() => res.destroy());
+}
+
+function notFound(method: string, path: string): MasterError {
+  return new MasterError("ERR_NOT_FOUND", `no such endpoint: ${method} ${path.slice(0, 80)}`);
+}
+
+/** `?executable=1` (or `=0`); anything else is refused rather than guessed. */
+function executableFlag(query: string): boolean {
+  const value = new URLSearchParams(query).get("executable");
+  if (value === null || value === "0") return false;
+  if (value === "1") return true;
+  throw new MasterError(
+    "ERR_BAD_MESSAGE",
+    `executable=${JSON.stringify(value.slice(0, 20))}: expected 1 or 0`,
+  );
+}
+
+/** The body's length when the client said it, so an upload over the quota is refused before it is read. */
+function declaredLength(req: IncomingMessage): number | undefined {
+  const value = Number(req.headers["content-length"]);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }

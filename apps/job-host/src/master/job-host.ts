@@ -131,7 +131,14 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       periodMs: master.settings.heartbeatMs,
     });
     const adminSecret = await loadOrCreateSecret(join(options.stateDir, "admin-secret"));
-    const admin = await startAdminServer(master, db, adminSecret, options.adminPort ?? 0);
+    const admin = await startAdminServer({
+      master,
+      db,
+      secret: adminSecret,
+      port: options.adminPort ?? 0,
+      stateDir: options.stateDir,
+      ...(options.jobQuotaBytes !== undefined ? { jobQuotaBytes: options.jobQuotaBytes } : {}),
+    });
     return {
       workerUrl,
       localWorkerUrl,
