@@ -2,9 +2,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { MapReduceError, type MapReduceErrorCode } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import { AdminClient, AdminError } from "@tormr/protocol/admin-client";
+import { HostNotRunning } from "@tormr/protocol/host-endpoints";
 import type { JobProgress, JobResult } from "../local/types.ts";
-import { readEndpoints } from "../master/host-endpoints.ts";
-import { type JobStatus, progressOf } from "../master/job-status.ts";
+import { progressOf } from "../master/job-status.ts";
 
 export interface SubmitOptions {
   /** The running job host's state folder. */
@@ -31,28 +32,10 @@ const ENGINE_CODES = new Set<MapReduceErrorCode>([
 
 export async function submitJob(spec: JobSpec, options: SubmitOptions): Promise<JobResult> {
   const started = performance.now();
-  const host = await readEndpoints(options.stateDir);
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${host.adminUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${host.adminSecret}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (res.status >= 400) {
-      const code = String(json.code);
-      const message = String(json.message ?? `the job host answered ${res.status}`);
-      // The job host checked the job with the engine's own rules: keep their codes and exit codes.
-      if (ENGINE_CODES.has(code as MapReduceErrorCode)) {
-        throw new MapReduceError(code as MapReduceErrorCode, message);
-      }
-      throw new Error(`the job host refused ${method} ${path}: ${message}`);
-    }
-    return json;
-  };
-  const created = (await call("POST", "/admin/jobs", { spec, tickets: options.tickets })) as {
-    tickets: string[];
-  };
+  const host = await AdminClient.fromStateDir(options.stateDir);
+  const created = await refused("submitting the job", () =>
+    host.createJob({ spec, tickets: options.tickets }),
+  );
   options.print(
     created.tickets.length > 0
       ? `job ${spec.id} is on the job host; give each volunteer one of these:`
@@ -61,11 +44,11 @@ export async function submitJob(spec: JobSpec, options: SubmitOptions): Promise<
   for (const ticket of created.tickets) {
     options.print(`  tormr-worker start --job-host ${host.workerUrl} --ticket ${ticket}`);
   }
-  const onAbort = () => void call("POST", `/admin/jobs/${spec.id}/cancel`).catch(() => {});
+  const onAbort = () => void host.cancel(spec.id).catch(() => {});
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
-      const status = (await call("GET", `/admin/jobs/${spec.id}`)) as unknown as JobStatus;
+      const status = await refused("following the job", () => host.status(spec.id));
       options.onProgress?.(progressOf(status));
       if (status.state === "cancelled") {
         throw new MapReduceError("ERR_CANCELLED", `job ${spec.id} was cancelled`);
@@ -74,9 +57,7 @@ export async function submitJob(spec: JobSpec, options: SubmitOptions): Promise<
         throw new MapReduceError("ERR_JOB_FAILED", status.error ?? `job ${spec.id} failed`);
       }
       if (status.state === "succeeded") {
-        const { parts } = (await call("GET", `/admin/jobs/${spec.id}/output`)) as {
-          parts: string[];
-        };
+        const parts = await refused("listing the output", () => host.outputParts(spec.id));
         return {
           jobId: spec.id,
           output: spec.output,
@@ -92,5 +73,22 @@ export async function submitJob(spec: JobSpec, options: SubmitOptions): Promise<
     }
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Runs one admin call. The job host checked the job with the engine's own rules: their codes stay
+ * engine errors (and keep their exit codes); a host that does not answer is a host not running.
+ */
+async function refused<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof AdminError)) throw error;
+    if (ENGINE_CODES.has(error.code as MapReduceErrorCode)) {
+      throw new MapReduceError(error.code as MapReduceErrorCode, error.message);
+    }
+    if (error.code === "ERR_HOST_UNREACHABLE") throw new HostNotRunning(error.message);
+    throw new Error(`the job host refused ${what}: ${error.message}`, { cause: error });
   }
 }
