@@ -179,9 +179,10 @@ describe("uploads through the admin API", () => {
     expect(attempts.filter((a) => a.state === "succeeded")).toHaveLength(3);
     expect((await client.jobs()).map((j) => j.id)).toContain(jobId);
 
+    // Kept when the job ended, before its buckets went: still plaintext records and bytes.
     const exposure = await client.exposure(jobId);
     const counters = status.counters[TASK_GROUP] ?? {};
-    expect(exposure.input.records).toBe(shape.records);
+    expect(exposure.input).toEqual(shape);
     expect(exposure.input.records).toBe(counters[C.mapInputRecords]);
     // No combiner: what the maps emitted is what the reducers read.
     expect(exposure.mapOutput.records).toBe(counters[C.mapOutputRecords]);

@@ -13,6 +13,7 @@ import { partName } from "@tormr/mapreduce/task-env";
 import { type BucketCodec, decompressStream } from "@tormr/protocol/bucket-codec";
 import type { BucketStore } from "../store/bucket-store.ts";
 import { storedCompression } from "./job-compression.ts";
+import { jobExposure } from "./job-exposure.ts";
 
 export type JobOutcome = { state: "succeeded" } | { state: "failed" | "cancelled"; error: string };
 
@@ -45,6 +46,9 @@ export async function finishJob(
     }
   }
   if (final.state !== "succeeded") await rm(spec.output, { recursive: true, force: true });
+  // The buckets' records and sizes are what exposure shares are measured against: keep them.
+  const exposure = JSON.stringify(await jobExposure(db, job.id));
+  await db.job.update({ where: { id: job.id }, data: { exposure } });
   await store.removeJobBuckets(job.id);
   await db.job.update({
     where: { id: job.id },

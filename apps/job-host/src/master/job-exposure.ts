@@ -1,7 +1,12 @@
 // Who saw how much of a job: its split and committed map-output buckets, and each worker's distinct share of them from the exposure ledger.
 import { parseMapOutputId } from "@tormr/crypto/bucket-id";
 import type { JobHostDb } from "@tormr/db/job-host";
-import type { ExposureShare, ExposureTotal, JobExposure } from "@tormr/protocol/admin-api";
+import {
+  type ExposureShare,
+  type ExposureTotal,
+  type JobExposure,
+  jobExposureSchema,
+} from "@tormr/protocol/admin-api";
 import { MasterError } from "./master-error.ts";
 
 type Kind = "input" | "mapOutput";
@@ -14,14 +19,16 @@ interface BucketFacts {
 }
 
 /**
- * The job's exposure. While its buckets exist, each counts with its records and plaintext size.
- * Once the job is over they are deleted, and a bucket the ledger saw counts as the largest single
- * read of it (whole reads are the rule; a resumed download's parts are each smaller).
+ * The job's exposure. While its buckets exist, each counts with its records and plaintext size;
+ * when the job ends this is kept on the job (finish-job.ts), before its buckets are deleted. A job
+ * that ended before that was kept counts each bucket the ledger saw as the largest single read of
+ * it (whole reads are the rule; a resumed download's parts are each smaller).
  * @throws MasterError `ERR_NO_JOB`.
  */
 export async function jobExposure(db: JobHostDb, jobId: string): Promise<JobExposure> {
-  const job = await db.job.findUnique({ where: { id: jobId }, select: { id: true } });
+  const job = await db.job.findUnique({ where: { id: jobId }, select: { exposure: true } });
   if (!job) throw new MasterError("ERR_NO_JOB", `no job ${jobId} on this job host`);
+  if (job.exposure) return jobExposureSchema.parse(JSON.parse(job.exposure));
   const kindOf = await bucketKinds(db, jobId);
   const facts = new Map<string, BucketFacts>();
   const buckets = await db.bucket.findMany({

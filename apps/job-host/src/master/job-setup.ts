@@ -63,6 +63,8 @@ export async function setUpJob(
     codeBytes: bundle.bytes,
     image: options.image ?? (given.task.kind === "js" ? "tormr/node" : "tormr/python"),
   };
+  // Like Hadoop, the output's parent folders are made; the output folder itself must be new.
+  await mkdir(dirname(spec.output), { recursive: true });
   await mkdir(spec.output, { recursive: false }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "EEXIST") {
       throw new MapReduceError("ERR_OUTPUT_EXISTS", `output folder already exists: ${spec.output}`);

@@ -7,7 +7,8 @@ import { AdminClient, AdminError } from "@tormr/protocol/admin-client";
 import { HostNotRunning } from "@tormr/protocol/host-endpoints";
 import { sendArchive, sendPart } from "./job-output.ts";
 import { jobReport } from "./job-report.ts";
-import { localWorkers, startLocalWorkers } from "./local-workers.ts";
+import { localWorkers } from "./local-worker-registry.ts";
+import { startLocalWorkers } from "./local-workers.ts";
 import { FormError, type NewJobOptions, submitNewJob } from "./new-job.ts";
 
 const JOB_ID = /^job_[0-9A-Za-z]+_[0-9]{4,}$/;

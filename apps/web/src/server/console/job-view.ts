@@ -1,7 +1,7 @@
 // Everything the job page shows, gathered from the job host in one go.
 import type { AdminClient } from "@tormr/protocol/admin-client";
 import { jobTickets } from "./job-tickets.ts";
-import { localWorkers } from "./local-workers.ts";
+import { localWorkers } from "./local-worker-registry.ts";
 
 export async function jobView(admin: AdminClient, jobId: string) {
   const [status, attempts, exposure, spec] = await Promise.all([

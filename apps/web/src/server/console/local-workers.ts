@@ -1,42 +1,16 @@
-// Workers the console starts on this machine for a job (to try a job before asking volunteers): real tormr-worker processes with one ticket each.
+// Starts the workers the console runs on this machine for a job (to try a job before asking volunteers): real tormr-worker processes with one ticket each.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { constants } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { type Entry, registry } from "./local-worker-registry.ts";
 
-const WORKER_BIN = join(
-  dirname(createRequire(import.meta.url).resolve("@tormr/worker/package.json")),
-  "bin",
-  "tormr-worker.js",
+/** The worker launcher of this source tree (apps/worker). */
+const WORKER_BIN = fileURLToPath(
+  new URL("../../../../worker/bin/tormr-worker.js", import.meta.url),
 );
-
-export interface LocalWorker {
-  index: number;
-  pid: number | undefined;
-  /** running | exited */
-  state: "running" | "exited";
-  exitCode: number | null;
-  startedAt: string;
-  /** The last lines it printed, for when it fails. */
-  tail: string[];
-}
-
-interface Entry extends LocalWorker {
-  child: ChildProcess;
-}
-
-/**
- * One registry per process: the console's server and the pages Next renders in the same process
- * must see the same workers, and Next bundles its own copy of this module.
- */
-const REGISTRY = Symbol.for("tormr.console.localWorkers");
-type Registry = Map<string, Entry[]>;
-const registry = (): Registry => {
-  const store = globalThis as { [REGISTRY]?: Registry };
-  store[REGISTRY] ??= new Map();
-  return store[REGISTRY];
-};
 
 export interface StartLocalWorkersOptions {
   jobId: string;
@@ -95,21 +69,15 @@ export async function startLocalWorkers(options: StartLocalWorkersOptions): Prom
       entry.exitCode = code;
       void rm(dir, { recursive: true, force: true });
     };
-    child.once("exit", (code, signal) => exited(code ?? (signal ? 128 : null)));
+    child.once("exit", (code, signal) =>
+      exited(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null)),
+    );
     child.once("error", (error) => {
       entry.tail.push(`could not start: ${error.message}`);
       exited(127);
     });
     list.push(entry);
   }
-}
-
-/** The job's local workers as the pages show them. */
-export function localWorkers(jobId: string): LocalWorker[] {
-  return (registry().get(jobId) ?? []).map(({ child: _, ...worker }) => ({
-    ...worker,
-    tail: [...worker.tail],
-  }));
 }
 
 /** Stops every local worker (the console is stopping): SIGTERM, so each leaves its job. */
