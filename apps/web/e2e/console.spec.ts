@@ -172,7 +172,7 @@ test("who may use the console: its secret, its Host, its origin; nothing of the 
   playwright,
 }, info) => {
   test.skip(info.project.name !== "javascript-on", "requests only");
-  const bare = await playwright.request.newContext();
+  const bare = await playwright.request.newContext({ storageState: { cookies: [], origins: [] } });
   const page = await bare.get(`${consoleUrl()}/console`, { maxRedirects: 0 });
   expect(page.status()).toBe(401);
   expect(await page.text()).toContain("open the URL that 'tormr console' printed");

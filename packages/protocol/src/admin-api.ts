@@ -85,7 +85,7 @@ export const attemptRecordSchema = z.object({
   exitCode: z.number().int().nullable(),
   reason: z.string().nullable(),
   stderrTail: z.string().nullable(),
-  /** Sealed bytes its outputs hold in the store; null once they are gone (the job is over) or never written. */
+  /** Plaintext bytes a committed attempt wrote; for others the sealed bytes still in the store, or null. */
   bytesWritten: count.nullable(),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;

@@ -65,7 +65,9 @@ export async function commitAttempt(
     await endAttempt(ctx, attempt, "killed", "another attempt of its task won");
     return false;
   }
+  let bytesWritten = 0n;
   for (const [id, { key, plainBytes }] of keys) {
+    bytesWritten += BigInt(plainBytes ?? 0);
     await ctx.db.bucket.update({
       where: { id },
       data: {
@@ -83,6 +85,7 @@ export async function commitAttempt(
       counters: JSON.stringify(counters),
     },
   });
+  await ctx.db.attempt.update({ where: { id: attempt.id }, data: { bytesWritten } });
   await endAttempt(ctx, attempt, "succeeded");
   await ctx.db.worker.updateMany({
     where: { job: job.id, pseudonym: attempt.worker },

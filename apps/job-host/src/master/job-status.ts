@@ -60,7 +60,7 @@ export async function jobAttempts(db: JobHostDb, jobId: string): Promise<Attempt
     where: { job: jobId },
     orderBy: [{ startedAt: "asc" }],
   });
-  // Each attempt's buckets are written under its worker's pseudonym (splits under the host's).
+  // Attempts that did not commit: what their buckets hold while they exist, under the worker's pseudonym.
   const written = await db.bucket.groupBy({
     by: ["task", "attempt", "writer"],
     where: { job: jobId },
@@ -84,7 +84,10 @@ export async function jobAttempts(db: JobHostDb, jobId: string): Promise<Attempt
     exitCode: a.exitCode,
     reason: a.reason,
     stderrTail: a.stderrTail,
-    bytesWritten: bytesOf.get(`${a.task}/${a.number}/${a.worker}`) ?? null,
+    bytesWritten:
+      a.bytesWritten !== null
+        ? Number(a.bytesWritten)
+        : (bytesOf.get(`${a.task}/${a.number}/${a.worker}`) ?? null),
   }));
 }
 

@@ -58,9 +58,9 @@ const NOUN: Record<Measure["key"], string> = {
 };
 
 // The drawing's own units; the SVG scales to its container's width and keeps this aspect.
-const WIDTH = 720;
+const WIDTH = 600;
 const LABEL_W = 124;
-const VALUE_W = 176;
+const VALUE_W = 170;
 const PLOT_X = LABEL_W;
 const PLOT_W = WIDTH - LABEL_W - VALUE_W - 14;
 const PLOT_TOP = 42;

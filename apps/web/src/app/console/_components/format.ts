@@ -31,3 +31,12 @@ export function time(iso: string | null): string {
 export function taskName(task: string): string {
   return task.startsWith("m") ? `map ${task.slice(1)}` : `reduce ${task.slice(1)}`;
 }
+
+/** A pseudonym cut to its first characters (the full one goes in a title). */
+export const shortName = (pseudonym: string): string =>
+  pseudonym.length > 14 ? `${pseudonym.slice(0, 12)}…` : pseudonym;
+
+/** The time of day of an ISO timestamp, UTC. */
+export function clock(iso: string | null): string {
+  return iso ? `${iso.slice(11, 19)} UTC` : "—";
+}

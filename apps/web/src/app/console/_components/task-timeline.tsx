@@ -23,7 +23,7 @@ const BAD_STATES = new Set(["failed", "lost", "killed"]);
 const TICK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600];
 
 // The drawing's own units; the SVG scales to its container's width and keeps this aspect.
-const WIDTH = 720;
+const WIDTH = 1100;
 const LABEL_W = 124;
 const PLOT_X = LABEL_W;
 const PLOT_W = WIDTH - PLOT_X - 16;

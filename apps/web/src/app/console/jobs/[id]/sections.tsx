@@ -1,6 +1,14 @@
 // The job page's cards: progress tiles, cluster, attempts, failures, counters and results.
 import type { JobView } from "../../../../server/console/job-view.ts";
-import { bytes, count, duration, taskName, time } from "../../_components/format.ts";
+import {
+  bytes,
+  clock,
+  count,
+  duration,
+  shortName,
+  taskName,
+  time,
+} from "../../_components/format.ts";
 
 const ms = (from: string, to: string | null, now: string) =>
   Date.parse(to ?? now) - Date.parse(from);
@@ -14,6 +22,7 @@ function Meter({ done, total }: { done: number; total: number }) {
 export function Tiles({ view }: { view: JobView }) {
   const { status, exposure } = view;
   const active = status.workers.filter((w) => w.state === "active").length;
+  const troubled = view.attempts.filter((a) => a.state === "failed" || a.state === "lost").length;
   return (
     <div className="tiles">
       <div className="tile" data-testid="tile-maps">
@@ -38,9 +47,9 @@ export function Tiles({ view }: { view: JobView }) {
         <span className="detail">{status.workers.length} joined in all</span>
       </div>
       <div className="tile">
-        <span className="label">Failed attempts</span>
-        <span className="value">{status.failedAttempts}</span>
-        <span className="detail">retried elsewhere</span>
+        <span className="label">Failed or lost</span>
+        <span className="value">{troubled}</span>
+        <span className="detail">attempts, each retried</span>
       </div>
       <div className="tile">
         <span className="label">Input</span>
@@ -76,12 +85,14 @@ export function ClusterCard({ view }: { view: JobView }) {
           <tbody>
             {status.workers.map((w) => (
               <tr key={w.pseudonym}>
-                <td className="mono">{w.pseudonym}</td>
+                <td className="mono" title={w.pseudonym}>
+                  {shortName(w.pseudonym)}
+                </td>
                 <td>
                   <span className={`badge ${w.state}`}>{w.state}</span>
                 </td>
                 <td>{w.sandbox}</td>
-                <td>{time(w.lastSeen)}</td>
+                <td>{clock(w.lastSeen)}</td>
               </tr>
             ))}
           </tbody>
@@ -164,7 +175,9 @@ export function AttemptsTable({ view }: { view: JobView }) {
                 {a.speculative ? <span className="muted"> · speculative</span> : null}
               </td>
               <td className="num">{a.number + 1}</td>
-              <td className="mono">{a.worker}</td>
+              <td className="mono" title={a.worker}>
+                {shortName(a.worker)}
+              </td>
               <td>{a.sandbox ?? "—"}</td>
               <td className="num">{duration(ms(a.startedAt, a.finishedAt, view.now))}</td>
               <td className="num">{bytes(a.bytesWritten)}</td>
