@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { ConsoleAccess, SESSION_COOKIE } from "./access.ts";
 
-const request = (headers: Record<string, string>, method = "GET") =>
+const request = (headers: Record<string, string | undefined>, method = "GET") =>
   ({ headers, method }) as unknown as IncomingMessage;
 
 describe("the console's access rules", () => {
