@@ -1,5 +1,5 @@
 // The master with joined workers over HTTP: word count equals the oracle, and grants keep each worker to its tasks.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -121,5 +121,39 @@ describe("retention", () => {
     expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
     const stillUsed = await host.db.job.count({ where: { workerJob: { contains: digest } } });
     expect(existsSync(join(state, "host", "code", `${digest}.tar`))).toBe(stillUsed > 0);
+  }, 120_000);
+
+  it("deletes an expired job's uploaded files, unless a job run again from them still reads them", async () => {
+    const stateDir = join(state, "host");
+    const job = (output: string) =>
+      jobSpec({
+        inputs: [w.input],
+        output: join(stateDir, "outputs", output),
+        task: { kind: "streaming", mapper: "cat" },
+        numReduceTasks: 0,
+      });
+    /** The job's input as the console uploads it, under uploads/<job id>. */
+    const uploaded = (spec: ReturnType<typeof job>) => {
+      const dir = join(stateDir, "uploads", spec.id, "input");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "in.txt"), "one line\n");
+      spec.inputs = [join(dir, "in.txt")];
+      return spec;
+    };
+    const first = uploaded(job("first"));
+    const again = { ...job("again"), inputs: first.inputs };
+    const alone = uploaded(job("alone"));
+    for (const spec of [first, again, alone]) {
+      await host.master.createJob(spec);
+      await host.master.cancel(spec.id);
+    }
+    await host.db.job.updateMany({
+      where: { id: { in: [first.id, alone.id] } },
+      data: { expiresAt: new Date(0) },
+    });
+    expect(await host.master.expire()).toEqual(expect.arrayContaining([first.id, alone.id]));
+    expect(existsSync(join(stateDir, "uploads", alone.id))).toBe(false);
+    // The job run again from the first one's files still needs them.
+    expect(existsSync(join(stateDir, "uploads", first.id, "input", "in.txt"))).toBe(true);
   }, 120_000);
 });

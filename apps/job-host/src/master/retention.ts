@@ -1,4 +1,4 @@
-// Retention: a finished job's records, code bundle and (when the job host keeps it) output are deleted once it expires.
+// Retention: a finished job's records, code bundle, uploads and (when the job host keeps it) output are deleted once it expires.
 import { rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { JobHostDb } from "@tormr/db/job-host";
@@ -8,8 +8,8 @@ import type { BucketStore } from "../store/bucket-store.ts";
 
 /**
  * Deletes every job whose `expiresAt` has passed: its buckets, code bundle, rows (tasks, attempts,
- * workers, tickets, commits, the exposure ledger) and, when the output folder lies inside the job
- * host's own state folder, its output. An output folder the requester named elsewhere is hers, and
+ * workers, tickets, commits, the exposure ledger), its uploaded files unless another job reads
+ * them, and, when the output folder lies inside the job host's own state folder, its output. An output folder the requester named elsewhere is hers, and
  * is never touched. Returns the ids deleted.
  */
 export async function expireJobs(
@@ -29,6 +29,12 @@ export async function expireJobs(
     if (!inside.startsWith("..") && inside !== "" && !inside.startsWith("/")) {
       await rm(output, { recursive: true, force: true });
     }
+    // The files uploaded for it (the console's), unless a job run again from the same spec still reads them.
+    const uploads = join(stateDir, "uploads", job.id);
+    const readers = await db.job.count({
+      where: { id: { not: job.id }, spec: { contains: `${uploads}/` } },
+    });
+    if (readers === 0) await rm(uploads, { recursive: true, force: true });
     const digest = (JSON.parse(job.workerJob) as WorkerJob).codeDigest;
     // The same code may serve a newer job: its bundle stays while any job names it.
     const others = await db.job.count({
