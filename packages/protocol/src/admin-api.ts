@@ -168,3 +168,42 @@ export const jobExposureSchema = z.object({
   ),
 });
 export type JobExposure = z.infer<typeof jobExposureSchema>;
+
+// 6. The host, and the board requests it follows.
+
+/**
+ * `GET /admin/host`: where workers reach the host, its worker onion's service id (56 characters,
+ * no ".onion") when it runs with Tor, and its tor's SOCKS listener, which reaches boards.
+ */
+export const hostInfoSchema = z.object({
+  workerUrl: z.string(),
+  onion: z
+    .string()
+    .regex(/^[a-z2-7]{56}$/)
+    .nullable(),
+  socks: z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).nullable(),
+});
+export type HostInfo = z.infer<typeof hostInfoSchema>;
+
+/** A cluster request's status link as the board gave it: the request's capability. */
+export const statusLinkSchema = z
+  .string()
+  .trim()
+  .regex(
+    /^http:\/\/[^/\s]+\/status\/[A-Za-z0-9_-]{43}\/?$/,
+    "expected the status link the board gave, http://<board>.onion/status/<token>",
+  );
+
+/** `POST /admin/jobs/<id>/board`: follow this request, admitting its cluster to the job. */
+export const followBoardRequestSchema = z.object({ statusLink: statusLinkSchema }).strict();
+
+/**
+ * `GET /admin/jobs/<id>/board` (and what the POST answers): the request the host follows, or
+ * followed since it started, for this job; `error` says why following it ended early.
+ */
+export const boardFollowingSchema = z.object({
+  statusLink: z.string().nullable(),
+  following: z.boolean(),
+  error: z.string().nullable(),
+});
+export type BoardFollowing = z.infer<typeof boardFollowingSchema>;

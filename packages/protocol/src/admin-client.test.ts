@@ -171,6 +171,50 @@ describe("AdminClient", () => {
     expect(await new Response(part.body).text()).toBe("a\t1\nb\t2\n");
   });
 
+  it("reads the host, follows a board request for a job and reads it back, each checked with its schema", async () => {
+    const link = `http://${"a".repeat(56)}.onion/status/${"t".repeat(43)}`;
+    const seen: { method?: string; url?: string; body: string }[] = [];
+    const client = await serve((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        seen.push({ method: req.method, url: req.url, body });
+        if (req.url === "/admin/host") {
+          json(res, 200, {
+            workerUrl: `http://${"b".repeat(56)}.onion`,
+            onion: "b".repeat(56),
+            socks: { host: "127.0.0.1", port: 9050 },
+          });
+        } else json(res, 200, { statusLink: link, following: true, error: null });
+      });
+    });
+    await expect(client.host()).resolves.toMatchObject({ onion: "b".repeat(56) });
+    await expect(client.followBoard("job_1_0001", link)).resolves.toEqual({
+      statusLink: link,
+      following: true,
+      error: null,
+    });
+    await expect(client.boardOf("job_1_0001")).resolves.toMatchObject({ following: true });
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      "GET /admin/host",
+      "POST /admin/jobs/job_1_0001/board",
+      "GET /admin/jobs/job_1_0001/board",
+    ]);
+    expect(JSON.parse(seen[1]?.body ?? "")).toEqual({ statusLink: link });
+  });
+
+  it("refuses a host answer whose onion is not a service id", async () => {
+    const client = await serve((_req, res) => {
+      json(res, 200, { workerUrl: "http://127.0.0.1:1", onion: "x.onion", socks: null });
+    });
+    await expect(client.host()).rejects.toMatchObject({
+      code: "ERR_BAD_ANSWER",
+      message: expect.stringMatching(/: onion: /),
+    });
+  });
+
   it("reads its endpoints and secret from a state folder, or says no host runs there", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tormr-admin-client-"));
     try {

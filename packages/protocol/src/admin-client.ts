@@ -5,9 +5,13 @@ import {
   type AttemptRecord,
   adminErrorSchema,
   attemptListSchema,
+  type BoardFollowing,
+  boardFollowingSchema,
   type CreateJobRequest,
   type CreateJobResponse,
   createJobResponseSchema,
+  type HostInfo,
+  hostInfoSchema,
   type JobExposure,
   type JobListEntry,
   type JobStatus,
@@ -128,7 +132,29 @@ export class AdminClient {
       .tickets;
   }
 
-  // 2. Files.
+  // 2. The host and its board requests.
+
+  /** Where the host is reachable: its worker URL, its onion's service id and its tor's SOCKS listener (null without Tor). */
+  async host(): Promise<HostInfo> {
+    return this.json(hostInfoSchema, "GET", "/admin/host");
+  }
+
+  /**
+   * Makes the running host follow a board's cluster request for the job, as `tormr host --request
+   * <link> --job <id>` would: it proves its onion, admits the workers the board matches, and
+   * finishes the request when the job is over. Refused with ERR_NO_TOR (no onion), ERR_BOARD_BUSY
+   * (it follows another request), ERR_NO_JOB, ERR_BOARD_REFUSED (the board refused the link).
+   */
+  async followBoard(jobId: string, statusLink: string): Promise<BoardFollowing> {
+    return this.json(boardFollowingSchema, "POST", jobPath(jobId, "board"), { statusLink });
+  }
+
+  /** The board request the host follows (or followed since it started) for the job. */
+  async boardOf(jobId: string): Promise<BoardFollowing> {
+    return this.json(boardFollowingSchema, "GET", jobPath(jobId, "board"));
+  }
+
+  // 3. Files.
 
   /**
    * Streams one file of a job not yet created to the job host, never holding it whole. The answer's
@@ -168,7 +194,7 @@ export class AdminClient {
     };
   }
 
-  // 3. Transport.
+  // 4. Transport.
 
   private async json<T extends z.ZodType>(
     schema: T,

@@ -1,7 +1,7 @@
 // A job host attached to its request on a board: prove the onion, wait for the cluster, admit its workers, replace the lost ones, finish.
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseStatusLink } from "@tormr/protocol/board-api";
+import { type BoardRequestStatus, parseStatusLink } from "@tormr/protocol/board-api";
 import { BoardApiError, BoardClient } from "@tormr/protocol/board-client";
 import { readPrivateFile, writePrivateFile } from "@tormr/tor/private-file";
 import type { SocksAddress } from "@tormr/tor/tor-process";
@@ -39,6 +39,10 @@ export interface BoardLinkOptions {
   verifyAttempts?: number;
   say: (line: string) => void;
   signal: AbortSignal;
+  /** Called once the board has answered for the request, which is waiting or formed. */
+  onStatus?: (status: BoardRequestStatus) => void;
+  /** Called once the job the workers are admitted to is known (at once when `job` is given). */
+  onJob?: (job: string) => void;
 }
 
 const OVER = ["succeeded", "failed", "cancelled"];
@@ -117,6 +121,8 @@ export async function followBoardRequest(options: BoardLinkOptions): Promise<voi
   say(
     `board request ${status.id} ("${status.title}"): ${status.state}, ${status.seated} of ${status.size} workers`,
   );
+  options.onStatus?.(status);
+  if (saved.job) options.onJob?.(saved.job);
   if (!status.verified) await proveOnion(client, token, options);
 
   // A long poll: the board answers as soon as the cluster forms (or after its poll period).
@@ -132,7 +138,10 @@ export async function followBoardRequest(options: BoardLinkOptions): Promise<voi
   }
   say(`the cluster formed: ${status.seated} workers`);
 
-  saved.job ??= await jobToAdmitTo(host, period, say, signal);
+  if (!saved.job) {
+    saved.job = await jobToAdmitTo(host, period, say, signal);
+    options.onJob?.(saved.job);
+  }
   await save();
   const job = saved.job;
   const reported = new Set<string>();

@@ -1,6 +1,7 @@
 // `tormr host`: a job host alone, until SIGINT or SIGTERM; it resumes the unfinished jobs in its state folder.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { statusLinkSchema } from "@tormr/protocol/admin-api";
 import type { Command } from "commander";
 import { z } from "zod";
 import { removeEndpoints, writeEndpoints } from "../master/host-endpoints.ts";
@@ -37,13 +38,7 @@ const optionsSchema = z.object({
     .string()
     .regex(/^(?:[^:]+:)?\d{1,5}$/, "expected [host:]port such as 9051 or 127.0.0.1:9051")
     .default("127.0.0.1:9051"),
-  request: z
-    .string()
-    .regex(
-      /^http:\/\/[^/]+\/status\/[A-Za-z0-9_-]{43}\/?$/,
-      "expected the status link the board gave, http://<board>.onion/status/<token>",
-    )
-    .optional(),
+  request: statusLinkSchema.optional(),
   job: z.string().min(1).optional(),
   boardPeriodMs: whole(100, 600_000).optional(),
 });
@@ -175,7 +170,7 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     const end = await Promise.race([
       watch.interrupted.then((code) => ({ code })),
       ...(lost ? [lost] : []),
-      ...(boardLink ? [boardLink.failed.then((message) => ({ board: message }))] : []),
+      boardLink.failed.then((message) => ({ board: message })),
     ]);
     if ("board" in end) {
       io.stderr.write(`tormr: ${end.board}\n`);
@@ -190,7 +185,7 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
     io.stderr.write("tormr: stopping the job host; unfinished jobs resume on the next start\n");
     return end.code === EXIT.sigterm ? EXIT.ok : end.code;
   } finally {
-    boardLink?.stop();
+    boardLink.stop();
     watch.dispose();
     await removeEndpoints(stateDir);
     await host.close();
@@ -199,8 +194,10 @@ async function runHost(options: z.infer<typeof optionsSchema>, io: CliIo): Promi
 }
 
 /**
- * Follows `--request` (or the request saved by an earlier start) in the background. `failed`
- * resolves with a message if the board refuses it; nothing resolves when it ends well.
+ * Lets the host follow board requests (the admin API's `POST /admin/jobs/<id>/board`), and
+ * follows `--request` (or the request saved before, by either way) at once. `failed`
+ * resolves with a message if the board refuses `--request`; nothing resolves when it ends well,
+ * and a saved request's failure is only said in the log (the host serves its other jobs).
  */
 async function startBoardLink(
   options: z.infer<typeof optionsSchema>,
@@ -209,44 +206,37 @@ async function startBoardLink(
   tor: Awaited<ReturnType<typeof attachHostTor>> | undefined,
   io: CliIo,
 ) {
-  const { boardTransport, followBoardRequest, savedBoardRequest, BOARD_REQUEST_FILE } =
-    await import("../board/board-link.ts");
+  const { savedBoardRequest } = await import("../board/board-link.ts");
+  const { HostBoardFollower } = await import("../board/board-follower.ts");
   const saved = options.request ? undefined : await savedBoardRequest(stateDir);
-  const statusLink = options.request ?? saved?.statusLink;
-  if (!statusLink) return undefined;
-  let transport: import("@tormr/tor/transport").Transport;
-  try {
-    transport = boardTransport(new URL(statusLink).origin, tor);
-  } catch (error) {
-    throw new UsageError("ERR_BAD_VALUE", `--request: ${(error as Error).message}`);
-  }
-  const controller = new AbortController();
-  const say = (line: string) => io.stderr.write(`tormr: board: ${line}\n`);
-  const failed = followBoardRequest({
+  const follower = new HostBoardFollower({
     host,
     stateDir,
-    statusLink,
-    job: options.job ?? saved?.job,
-    transport,
+    tor,
     ...(options.boardPeriodMs ? { periodMs: options.boardPeriodMs } : {}),
-    say,
-    signal: controller.signal,
-  }).then(
-    async () => {
-      const { rm } = await import("node:fs/promises");
-      await rm(join(stateDir, BOARD_REQUEST_FILE), { force: true });
-      return new Promise<string>(() => {});
-    },
-    (error: unknown) =>
-      controller.signal.aborted
-        ? new Promise<string>(() => {})
-        : `board request: ${(error as Error).message}`,
-  );
+    say: (line) => io.stderr.write(`tormr: board: ${line}\n`),
+  });
+  host.boardFollower = follower;
+  const statusLink = options.request ?? saved?.statusLink;
+  const never = new Promise<string>(() => {});
+  let failed = never;
+  if (statusLink) {
+    let run: import("../board/board-follower.ts").FollowRun;
+    try {
+      // A link given now that the board refuses stops the host; a saved one only says so.
+      run = follower.start(statusLink, options.job ?? saved?.job, { fatal: !saved });
+    } catch (error) {
+      throw new UsageError("ERR_BAD_VALUE", `--request: ${(error as Error).message}`);
+    }
+    failed = run.ended.then((message) =>
+      message === undefined ? never : `board request: ${message}`,
+    );
+  }
   return {
     failed,
     stop() {
-      controller.abort();
-      transport.close();
+      host.boardFollower = undefined;
+      follower.stop();
     },
   };
 }

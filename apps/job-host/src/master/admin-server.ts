@@ -1,4 +1,4 @@
-// The admin API: upload a job's files, create, watch, cancel and collect jobs, and see who saw what. Loopback only, never an onion service, and every call needs the admin secret.
+// The admin API: upload a job's files, create, watch, cancel and collect jobs, see who saw what, and follow a board's cluster request. Loopback only, never an onion service, and every call needs the admin secret.
 
 import { timingSafeEqual } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -10,10 +10,21 @@ import { pipeline } from "node:stream/promises";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import { type JobSpec, parseJobSpec } from "@tormr/mapreduce/job-spec";
-import { createJobRequestSchema, ticketsRequestSchema } from "@tormr/protocol/admin-api";
+import {
+  createJobRequestSchema,
+  followBoardRequestSchema,
+  ticketsRequestSchema,
+} from "@tormr/protocol/admin-api";
 import { BundleError } from "@tormr/task-runner/code-bundle";
 import type { z } from "zod";
 import { bearer, sendJson } from "../store/http-server.ts";
+import {
+  type AdminBoardContext,
+  AdminBoardError,
+  boardOf,
+  followBoard,
+  hostInfo,
+} from "./admin-board.ts";
 import { JobUploads, UploadError } from "./admin-uploads.ts";
 import { jobExposure } from "./job-exposure.ts";
 import { jobAttempts, jobStatus } from "./job-status.ts";
@@ -35,6 +46,8 @@ export interface AdminServerOptions {
   stateDir: string;
   /** The job host's job quota, which also bounds each job's uploads. */
   jobQuotaBytes?: number;
+  /** How the host is reached, and who follows its board requests. */
+  board: Omit<AdminBoardContext, "db">;
 }
 
 /** What every request's handling needs. */
@@ -42,6 +55,7 @@ interface Context {
   master: Master;
   db: JobHostDb;
   uploads: JobUploads;
+  board: AdminBoardContext;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -58,7 +72,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     db,
     ...(options.jobQuotaBytes !== undefined ? { quotaBytes: options.jobQuotaBytes } : {}),
   });
-  const context: Context = { master, db, uploads };
+  const context: Context = { master, db, uploads, board: { ...options.board, db } };
   // No limit on a whole request (an upload of a large input takes long), but one on silence.
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 });
   server.setTimeout(120_000);
@@ -79,7 +93,11 @@ function fail(res: ServerResponse, error: unknown) {
     res.destroy();
     return;
   }
-  if (error instanceof MasterError || error instanceof UploadError) {
+  if (
+    error instanceof MasterError ||
+    error instanceof UploadError ||
+    error instanceof AdminBoardError
+  ) {
     sendJson(res, error.status, { code: error.code, message: error.message });
   } else if (error instanceof MapReduceError || error instanceof BundleError) {
     sendJson(res, 400, { code: error.code, message: error.message });
@@ -163,6 +181,10 @@ async function handle(
     sendJson(res, 201, { jobId: spec.id, tickets });
     return;
   }
+  if (path === "/admin/host" && method === "GET") {
+    sendJson(res, 200, await hostInfo(context.board));
+    return;
+  }
   if (path === "/admin/jobs" && method === "GET") {
     const jobs = await db.job.findMany({
       select: { id: true, state: true, createdAt: true, finishedAt: true },
@@ -183,7 +205,7 @@ async function handle(
     return;
   }
   const match =
-    /^\/admin\/jobs\/([^/]+)(?:\/(tasks|cancel|tickets|output|spec|exposure)(?:\/([^/]+))?)?$/.exec(
+    /^\/admin\/jobs\/([^/]+)(?:\/(tasks|cancel|tickets|output|spec|exposure|board)(?:\/([^/]+))?)?$/.exec(
       path,
     );
   if (!match) throw notFound(method, path);
@@ -215,6 +237,13 @@ async function handle(
     return sendJson(res, 201, { tickets });
   }
   if (action === "output" && method === "GET") return sendOutput(context, jobId, file, res);
+  if (action === "board" && method === "GET") {
+    return sendJson(res, 200, await boardOf(context.board, jobId));
+  }
+  if (action === "board" && method === "POST") {
+    const { statusLink } = parse(followBoardRequestSchema, await readJson(req));
+    return sendJson(res, 200, await followBoard(context.board, jobId, statusLink));
+  }
   throw notFound(method, path);
 }
 

@@ -10,6 +10,7 @@ import type { TorControl } from "@tormr/tor/control/tor-control";
 import { BoardChallenges } from "../board/board-challenges.ts";
 import { BucketStore } from "../store/bucket-store.ts";
 import { createStoreServer } from "../store/http-server.ts";
+import type { BoardFollower } from "./admin-board.ts";
 import { startAdminServer } from "./admin-server.ts";
 import { Master } from "./master.ts";
 import { onionClients } from "./onion-clients.ts";
@@ -57,6 +58,11 @@ export interface JobHost {
    * resolves once it is published (at once without Tor): after it, an admitted key gets in.
    */
   applyOnionClients(): Promise<void>;
+  /**
+   * Follows board requests for the admin API's `POST /admin/jobs/<id>/board`: set by whoever
+   * runs the host (`tormr host`), which knows boards; without it that call is refused.
+   */
+  boardFollower: BoardFollower | undefined;
   close(): Promise<void>;
 }
 
@@ -131,6 +137,7 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       periodMs: master.settings.heartbeatMs,
     });
     const adminSecret = await loadOrCreateSecret(join(options.stateDir, "admin-secret"));
+    const hooks: { boardFollower?: BoardFollower | undefined } = {};
     const admin = await startAdminServer({
       master,
       db,
@@ -138,6 +145,12 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       port: options.adminPort ?? 0,
       stateDir: options.stateDir,
       ...(options.jobQuotaBytes !== undefined ? { jobQuotaBytes: options.jobQuotaBytes } : {}),
+      board: {
+        workerUrl,
+        onion: onion?.serviceId,
+        control: options.tor?.control,
+        follower: () => hooks.boardFollower,
+      },
     });
     return {
       workerUrl,
@@ -151,6 +164,12 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       challenges,
       tor: options.tor,
       applyOnionClients: () => clientsNow.wanted(),
+      get boardFollower() {
+        return hooks.boardFollower;
+      },
+      set boardFollower(follower) {
+        hooks.boardFollower = follower;
+      },
       close: async () => {
         follow?.stop();
         await onion?.close();
