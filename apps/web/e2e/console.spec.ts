@@ -269,3 +269,27 @@ test("an upload cut off mid-way leaves nothing on the job host; uploading to a s
   expect(await form.text()).toContain("already submitted");
   await context.dispose();
 });
+
+test("a waiting job is cancelled, then run again from the same spec", async ({ page }, info) => {
+  test.skip(info.project.name !== "javascript-off", "plain forms: one run is enough");
+  await page.goto(`${consoleUrl()}/console/new`);
+  await page.setInputFiles("#inputs", wordInputs(20, 5));
+  await page.fill("#mapper", "cat");
+  await page.fill("#reducer", "NONE");
+  await page.check("input[name=cluster][value=tickets]");
+  await page.fill("#workers", "2");
+  await page.click("button[type=submit]");
+  await expect(page).toHaveURL(/\/console\/jobs\/job_\w+$/);
+  const first = page.url().split("/").pop() as string;
+  // Nobody has the tickets yet: they are listed for the requester to hand out.
+  await expect(page.locator("pre.tail")).toContainText(
+    "tormr-worker start --job-host http://127.0.0.1:",
+  );
+  await page.click("text=Cancel job");
+  await untilState(page, "cancelled", 30_000);
+  await page.click("text=Run again");
+  await expect(page).toHaveURL(/\/console\/jobs\/job_\w+$/);
+  expect(page.url().split("/").pop()).not.toBe(first);
+  await expect(page.getByTestId("job-state")).toHaveText(/preparing|running/);
+  await expect(page.locator("p.sub")).toContainText("mapper cat · map-only");
+});

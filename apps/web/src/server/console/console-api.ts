@@ -7,6 +7,7 @@ import { AdminClient, AdminError } from "@tormr/protocol/admin-client";
 import { HostNotRunning } from "@tormr/protocol/host-endpoints";
 import { sendArchive, sendPart } from "./job-output.ts";
 import { jobReport } from "./job-report.ts";
+import { jobTickets, saveTickets } from "./job-tickets.ts";
 import { localWorkers } from "./local-worker-registry.ts";
 import { startLocalWorkers } from "./local-workers.ts";
 import { FormError, type NewJobOptions, submitNewJob } from "./new-job.ts";
@@ -47,14 +48,16 @@ export function sendError(res: ServerResponse, error: unknown): void {
   }
 }
 
-/** The same job again: same inputs, files and settings, a new id and output folder, and as many local workers as before. */
+/** The same job again: same inputs, files and settings, a new id and output folder, and as many local workers (or tickets) as before. */
 async function rerun(admin: AdminClient, jobId: string, options: NewJobOptions): Promise<string> {
   const old = parseJobSpec(await admin.spec(jobId));
   const id = makeJobId(new Date());
   const spec = { ...old, id, output: join(options.stateDir, "outputs", id) };
   const workers = localWorkers(jobId).length;
-  const { tickets } = await admin.createJob({ spec, tickets: workers });
-  if (workers > 0) {
+  const handedOut = jobTickets(jobId).length;
+  const { tickets } = await admin.createJob({ spec, tickets: workers || handedOut });
+  if (workers === 0) saveTickets(id, tickets);
+  else {
     await startLocalWorkers({
       jobId: id,
       workerUrl: admin.workerUrl,

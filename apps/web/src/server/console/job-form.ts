@@ -30,7 +30,13 @@ export const jobFormSchema = z.object({
   cmdenv: text(65_536).default(""),
   pipeline: text(262_144).default(""),
   workers: whole(1, 32).default(3),
-  cluster: z.enum(["local", "tickets"], "choose where the workers come from").default("local"),
+  cluster: z
+    .enum(["local", "tickets", "board"], "choose where the workers come from")
+    .default("local"),
+  /** With cluster "board": where to post the request, and what volunteers read there. */
+  board: text(200).default(""),
+  title: text(120).default(""),
+  description: text(2000).default(""),
 });
 export type JobForm = z.infer<typeof jobFormSchema>;
 
@@ -86,6 +92,10 @@ export function buildJob(form: JobForm, options: BuildOptions): FormResult {
   const inputs = options.uploads.filter((u) => u.role === "input");
   const files = options.uploads.filter((u) => u.role === "file");
   if (inputs.length === 0) errors.inputs = "upload at least one input file";
+  if (form.cluster === "board") {
+    if (!form.board.trim()) errors.board = "give the board's onion address, e.g. abcd…xyz.onion";
+    if (!form.title.trim()) errors.title = "give the request a title volunteers will read";
+  }
   const conf = keyValues("conf", form.conf, errors);
   const cmdenv = keyValues("cmdenv", form.cmdenv, errors);
   let task: JobSpec["task"] | undefined;

@@ -11,12 +11,14 @@ export async function jobView(admin: AdminClient, jobId: string) {
     admin.spec(jobId),
   ]);
   const parts = status.state === "succeeded" ? await admin.outputParts(jobId) : [];
+  const board = await admin.boardOf(jobId);
   return {
     status,
     attempts,
     exposure,
     spec: spec as { task?: { kind?: string; mapper?: string; reducer?: string; module?: string } },
     parts,
+    board,
     local: localWorkers(jobId),
     tickets: jobTickets(jobId),
     workerUrl: admin.workerUrl,

@@ -1,8 +1,10 @@
 // POST /api/console/jobs: the new-job form, streamed. Each file goes straight to the job host's store as it arrives; the fields are checked and the job created, or the form comes back with its errors.
 import type { IncomingMessage } from "node:http";
 import { basename } from "node:path";
+import { makeJobId } from "@tormr/mapreduce/job-id";
 import { AdminClient, AdminError } from "@tormr/protocol/admin-client";
 import busboy from "busboy";
+import { BoardPostError, postClusterRequest } from "./board-post.ts";
 import {
   type Draft,
   type DraftUpload,
@@ -163,7 +165,31 @@ export async function submitNewJob(
     return back({ [fieldOfEngineError(error.code, error.message)]: error.message }, built.warnings);
   }
   dropDraft(jobId);
-  if (local) {
+  if (form.data.cluster === "board") {
+    try {
+      await postClusterRequest(admin, {
+        jobId,
+        board: form.data.board.trim(),
+        title: form.data.title.trim(),
+        description: form.data.description.trim(),
+        size: built.workers,
+        sandbox: "any",
+      });
+    } catch (error) {
+      // The job exists and takes no more files: the form comes back under a new id, its files kept.
+      await admin.cancel(jobId).catch(() => {});
+      const again: Draft = {
+        id: makeJobId(new Date()),
+        fields: { ...parsed.fields },
+        errors: { [boardField(error)]: (error as Error).message },
+        uploads: parsed.uploads,
+        warnings: built.warnings,
+        touchedAt: Date.now(),
+      };
+      saveDraft(again);
+      return { location: `/console/new?draft=${again.id}` };
+    }
+  } else if (local) {
     await startLocalWorkers({
       jobId,
       workerUrl: admin.workerUrl,
@@ -175,4 +201,11 @@ export async function submitNewJob(
     saveTickets(jobId, tickets);
   }
   return { location: `/console/jobs/${jobId}` };
+}
+
+/** Which field a refused board post belongs beside (the board's address unless it says otherwise). */
+function boardField(error: unknown): string {
+  const field = error instanceof BoardPostError ? error.extra.field : undefined;
+  if (field === "title" || field === "description") return field;
+  return field === "size" ? "workers" : "board";
 }

@@ -197,8 +197,58 @@ export default async function NewJobPage(props: { searchParams: Promise<{ draft?
               />{" "}
               make join tickets to hand to volunteers
             </label>
+            <label>
+              <input
+                type="radio"
+                name="cluster"
+                value="board"
+                defaultChecked={cluster === "board"}
+              />{" "}
+              post a cluster request on a board, through Tor
+            </label>
           </div>
           {e.cluster ? <p className="error">{e.cluster}</p> : null}
+          <Field
+            name="board"
+            label="Board"
+            error={e.board}
+            hint="for a board: its onion address; the job host must run with --tor, and follows the request (proves its onion, admits whom the board matches)"
+          >
+            <input
+              id="board"
+              type="text"
+              name="board"
+              defaultValue={value("board")}
+              placeholder="xxxx….onion"
+            />
+          </Field>
+          <Field
+            name="title"
+            label="Request title"
+            error={e.title}
+            hint="for a board: what volunteers read"
+          >
+            <input
+              id="title"
+              type="text"
+              name="title"
+              maxLength={120}
+              defaultValue={value("title")}
+            />
+          </Field>
+          <Field
+            name="description"
+            label="Description"
+            error={e.description}
+            hint="for a board: optional"
+          >
+            <textarea
+              id="description"
+              name="description"
+              rows={2}
+              defaultValue={value("description")}
+            />
+          </Field>
           <Field name="workers" label="Workers" error={e.workers} hint="1 to 32">
             <input
               id="workers"

@@ -127,6 +127,21 @@ export function ClusterCard({ view }: { view: JobView }) {
           </table>
         </>
       ) : null}
+      {view.board.statusLink ? (
+        <>
+          <h2>Board request</h2>
+          <p>
+            {view.board.following
+              ? "The job host follows it: it admits whom the board matches and replaces lost workers."
+              : "No longer followed."}{" "}
+            {view.board.error ? <span className="notice bad">{view.board.error}</span> : null}
+          </p>
+          <p className="muted">
+            Status link (secret: it is the request's only key; open it in Tor Browser):{" "}
+            <code>{view.board.statusLink}</code>
+          </p>
+        </>
+      ) : null}
       {tickets.length > 0 ? (
         <>
           <h2>Join tickets</h2>
