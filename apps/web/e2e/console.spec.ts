@@ -165,6 +165,18 @@ test("bad input is shown beside its field: a mapper that is not executable, an e
   await page.click("button[type=submit]");
   await expect(page.locator("#mapper-error")).toContainText("is not executable");
   await expect(page.locator("#mapper")).toHaveValue("./wc_mapper.py");
+  // A board needs a job host on Tor: this one is on loopback only.
+  await page.fill("#mapper", "python3 wc_mapper.py");
+  await page.check("input[name=cluster][value=board]");
+  await page.click("button[type=submit]");
+  await expect(page.locator("#board-error")).toContainText("give the board's onion address");
+  await expect(page.locator("#title-error")).toContainText("give the request a title");
+  await page.check("input[name=cluster][value=board]");
+  await page.fill("#board", `${process.env.BOARD_ONION}.onion`);
+  await page.fill("#title", "Word count");
+  await page.click("button[type=submit]");
+  await expect(page.locator("#board-error")).toContainText("--tor");
+  await expect(page.locator(".kept").first()).toContainText(".txt");
   await screenshot(page, "console-bad-input");
 });
 

@@ -158,7 +158,8 @@ export async function submitNewJob(
   try {
     ({ tickets } = await admin.createJob({
       spec: built.spec,
-      tickets: local ? built.workers : 0,
+      // Local workers and handed-out tickets need one each; a board's workers get theirs from it.
+      tickets: form.data.cluster === "board" ? 0 : built.workers,
     }));
   } catch (error) {
     if (!(error instanceof AdminError)) throw error;
