@@ -1,5 +1,5 @@
 // Starts the workers the console runs on this machine for a job (to try a job before asking volunteers): real tormr-worker processes with one ticket each.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { constants } from "node:os";
 import { join } from "node:path";
