@@ -6,6 +6,7 @@ import { expect, test } from "@playwright/test";
 import {
   consoleUrl,
   download,
+  FIXTURES,
   sameOriginOnly,
   screenshot,
   sortedLines,
@@ -149,6 +150,28 @@ test("a Pachyderm pipeline spec runs as a map-only job; an unsupported field get
       all.push(await download(page, part));
   }
   expect(sortedLines(all.join(""))).toEqual(words.sort());
+});
+
+test("a JavaScript job module runs from the console to the oracle's word count", async ({
+  page,
+}, info) => {
+  test.skip(
+    info.project.name !== "javascript-on",
+    "the flow is the streaming one's: once is enough",
+  );
+  test.setTimeout(120_000);
+  const inputs = wordInputs(400, 9);
+  await page.goto(`${consoleUrl()}/console/new`);
+  await page.setInputFiles("#inputs", inputs);
+  await page.check("input[name=kind][value=js]");
+  await page.setInputFiles("#files", [join(FIXTURES, "wordcount.mjs")]);
+  await page.fill("#reduces", "1");
+  await page.fill("#workers", "2");
+  await page.click("button[type=submit]");
+  await expect(page).toHaveURL(/\/console\/jobs\/job_\w+$/);
+  await expect(page.locator("p.sub")).toContainText("JavaScript job · wordcount.mjs");
+  await untilState(page, "succeeded");
+  expect(sortedLines(await download(page, "part-00000"))).toEqual(wordCountOracle(inputs));
 });
 
 test("bad input is shown beside its field: a mapper that is not executable, an empty form", async ({

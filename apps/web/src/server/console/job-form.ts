@@ -90,7 +90,7 @@ export function buildJob(form: JobForm, options: BuildOptions): FormResult {
   const errors: Record<string, string> = {};
   const warnings: string[] = [];
   const inputs = options.uploads.filter((u) => u.role === "input");
-  const files = options.uploads.filter((u) => u.role === "file");
+  let files = options.uploads.filter((u) => u.role === "file");
   if (inputs.length === 0) errors.inputs = "upload at least one input file";
   if (form.cluster === "board") {
     if (!form.board.trim()) errors.board = "give the board's onion address, e.g. abcd…xyz.onion";
@@ -115,7 +115,11 @@ export function buildJob(form: JobForm, options: BuildOptions): FormResult {
   } else if (form.kind === "js") {
     const module = files.find((f) => /\.(?:m?js|ts)$/.test(f.name));
     if (!module) errors.module = "upload the job module (.js, .mjs or .ts) as a file";
-    else task = { kind: "js", module: module.path };
+    else {
+      task = { kind: "js", module: module.path };
+      // The module travels as the job's code itself; the other files go beside it.
+      files = files.filter((f) => f !== module);
+    }
   } else {
     const mapped = mapPachydermSpec(form.pipeline);
     if (!mapped.ok) {

@@ -113,6 +113,9 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
 function describeTask(view: JobView): string {
   const task = view.spec.task;
   if (task?.kind === "js") return `JavaScript job · ${task.module?.split("/").pop() ?? ""} · `;
+  // A JS job is stored as streaming commands around the job's module (js-runner.mjs).
+  const module = /js-runner\.mjs map(?:-combine)? (\S+)/.exec(task?.mapper ?? "")?.[1];
+  if (module) return `JavaScript job · ${module} · `;
   if (task?.kind === "streaming") {
     return `Streaming · mapper ${task.mapper}${task.reducer ? ` · reducer ${task.reducer}` : " · map-only"} · `;
   }
