@@ -47,11 +47,20 @@ export interface JobSettings {
   reduceMaxAttempts: number;
   /** How the job's buckets are compressed before they are sealed (`tormr.compression`). */
   compression: Compression;
+  /**
+   * The most of the input records (and of the map output records) any one worker may be given,
+   * as a fraction in (0, 1] (`tormr.exposure.cap`); null: no cap.
+   */
+  exposureCap: number | null;
+  /** How many colluding workers the cap also bounds together (`tormr.exposure.collusion`). */
+  exposureCollusion: number;
 }
 
 export const DEFAULT_SPLIT_SIZE = 32 * 1024 * 1024;
 export const DEFAULT_SORT_MB = 100;
 export const DEFAULT_MAX_ATTEMPTS = 4;
+export const EXPOSURE_CAP_KEY = "tormr.exposure.cap";
+export const EXPOSURE_COLLUSION_KEY = "tormr.exposure.collusion";
 
 function positiveInt(conf: Record<string, string>, key: string, fallback: number): number {
   const raw = conf[key];
@@ -79,8 +88,45 @@ function separator(conf: Record<string, string>, key: string): string {
   return value;
 }
 
+/**
+ * `tormr.exposure.cap`: a fraction (`0.25`, `.1`, `1`) or a percentage (`25%`, `12.5%`), above 0
+ * and at most all. A percentage is shifted as a decimal string, so `12.5%` is exactly the double
+ * nearest 0.125 and prints back as it was written.
+ */
+function exposureCap(conf: Record<string, string>): number | null {
+  const raw = conf[EXPOSURE_CAP_KEY];
+  if (raw === undefined) return null;
+  const text = raw.trim();
+  const percent = /^(\d+)(?:\.(\d+))?%$/.exec(text);
+  const value = percent
+    ? Number(`${percent[1]}${percent[2] ?? ""}e-${(percent[2] ?? "").length + 2}`)
+    : /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text)
+      ? Number(text)
+      : Number.NaN;
+  if (!(value > 0 && value <= 1)) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${EXPOSURE_CAP_KEY}=${raw}: expected a share of the input records above 0 and at most 1, as a fraction (0.25) or a percentage (25%), got '${raw}'`,
+    );
+  }
+  return value;
+}
+
+/** `tormr.exposure.collusion`: k, a whole number ≥ 1, meaningful only beside a cap. */
+function exposureCollusion(conf: Record<string, string>, cap: number | null): number {
+  const k = positiveInt(conf, EXPOSURE_COLLUSION_KEY, 1);
+  if (cap === null && conf[EXPOSURE_COLLUSION_KEY] !== undefined) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${EXPOSURE_COLLUSION_KEY}=${conf[EXPOSURE_COLLUSION_KEY]}: set -D ${EXPOSURE_CAP_KEY} too; collusion bounds what ${k} workers see together under the cap`,
+    );
+  }
+  return k;
+}
+
 export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
   const conf = spec.conf;
+  const cap = exposureCap(conf);
   return {
     sortBudgetBytes: positiveInt(conf, "mapreduce.task.io.sort.mb", DEFAULT_SORT_MB) * 1024 * 1024,
     splitSizeBytes: positiveInt(
@@ -94,6 +140,8 @@ export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
     mapMaxAttempts: positiveInt(conf, "mapreduce.map.maxattempts", DEFAULT_MAX_ATTEMPTS),
     reduceMaxAttempts: positiveInt(conf, "mapreduce.reduce.maxattempts", DEFAULT_MAX_ATTEMPTS),
     compression: compressionSetting(conf),
+    exposureCap: cap,
+    exposureCollusion: exposureCollusion(conf, cap),
   };
 }
 

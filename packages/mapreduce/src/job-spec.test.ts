@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { EXPOSURE_CAP_KEY, EXPOSURE_COLLUSION_KEY, jobSettings, parseJobSpec } from "./job-spec.ts";
+
+const settings = (conf: Record<string, string>) => jobSettings({ conf });
+const cap = (value: string) => settings({ [EXPOSURE_CAP_KEY]: value }).exposureCap;
+
+describe("tormr.exposure.cap and tormr.exposure.collusion", () => {
+  it("has no cap, and collusion 1, unless set", () => {
+    expect(settings({})).toMatchObject({ exposureCap: null, exposureCollusion: 1 });
+  });
+
+  it("reads a fraction or a percentage, exactly as written", () => {
+    for (const [value, expected] of [
+      ["0.25", 0.25],
+      [".1", 0.1],
+      ["1", 1],
+      ["1.0", 1],
+      [" 0.333 ", 0.333],
+      ["25%", 0.25],
+      ["12.5%", 0.125],
+      ["100%", 1],
+      ["0.5%", 0.005],
+      ["33.3%", 0.333],
+      ["10%", 0.1],
+    ] as const) {
+      expect(cap(value)).toBe(expected);
+      expect(String(cap(value))).toBe(String(expected));
+    }
+  });
+
+  it("refuses a cap that is not above 0 and at most 1, naming the key, the value and what is allowed", () => {
+    for (const value of [
+      "0",
+      "0%",
+      "0.0",
+      "1.5",
+      "101%",
+      "-0.1",
+      "25 %",
+      "1e-2",
+      "",
+      "%",
+      "half",
+      ".5%",
+    ]) {
+      expect(() => cap(value)).toThrow(
+        `-D tormr.exposure.cap=${value}: expected a share of the input records above 0 and at most 1, as a fraction (0.25) or a percentage (25%), got '${value}'`,
+      );
+    }
+    expect(() => cap("2")).toThrow(expect.objectContaining({ code: "ERR_BAD_CONF" }));
+  });
+
+  it("reads collusion k beside a cap, and refuses it as a positive whole number or without a cap", () => {
+    expect(settings({ [EXPOSURE_CAP_KEY]: "25%", [EXPOSURE_COLLUSION_KEY]: "2" })).toMatchObject({
+      exposureCap: 0.25,
+      exposureCollusion: 2,
+    });
+    for (const value of ["0", "-1", "1.5", "two", ""]) {
+      expect(() =>
+        settings({ [EXPOSURE_CAP_KEY]: "25%", [EXPOSURE_COLLUSION_KEY]: value }),
+      ).toThrow(
+        `-D tormr.exposure.collusion=${value}: expected a positive whole number, got '${value}'`,
+      );
+    }
+    expect(() => settings({ [EXPOSURE_COLLUSION_KEY]: "2" })).toThrow(
+      "-D tormr.exposure.collusion=2: set -D tormr.exposure.cap too; collusion bounds what 2 workers see together under the cap",
+    );
+  });
+
+  it("is checked when a spec is parsed", () => {
+    const spec = {
+      id: "job_202611250000_0001",
+      inputs: ["/in"],
+      output: "/out",
+      task: { kind: "streaming", mapper: "cat" },
+      numReduceTasks: 1,
+    };
+    expect(() => parseJobSpec({ ...spec, conf: { [EXPOSURE_CAP_KEY]: "0%" } })).toThrow(
+      expect.objectContaining({ code: "ERR_BAD_CONF" }),
+    );
+    expect(parseJobSpec({ ...spec, conf: { [EXPOSURE_CAP_KEY]: "10%" } }).conf).toEqual({
+      [EXPOSURE_CAP_KEY]: "10%",
+    });
+  });
+});
