@@ -1,5 +1,6 @@
 // The job host's worker API: joining a job, the task loop, heartbeats and results (zod schemas, paths, errors).
 import { z } from "zod";
+import { canonicalJson } from "./_canonical-json.ts";
 import { errorBodySchema } from "./store-api.ts";
 import { sealedOutputSchema, taskExchangeSchema, workerKeysSchema } from "./task-exchange.ts";
 import { PROTOCOL_VERSION } from "./version.ts";
@@ -172,6 +173,82 @@ export type SandboxRecord = z.infer<typeof sandboxRecordSchema>;
 
 const counterRecordSchema = z.record(z.string(), z.record(z.string(), z.number()));
 
+// 3. Signed results: what a worker vouches for about an attempt that succeeded.
+
+/** A bucket a task read: its id, and the SHA-256 of the ciphertext the worker downloaded. */
+export const readBucketSchema = z.object({ id: z.string().min(1), digest: sha256Hex });
+export type ReadBucket = z.infer<typeof readBucketSchema>;
+
+/**
+ * The fields of a result statement. `inputs` are every bucket the task read, in the order its
+ * grant listed them (a map's split segments; a reduce's partition of each map, by map index);
+ * `outputs` each bucket it wrote, with its ciphertext SHA-256 and the plaintext bytes and records
+ * it declared; `code` the SHA-256 of the code bundle it ran.
+ */
+export const resultClaimsSchema = z.object({
+  job: z.string().min(1),
+  task: z.string().regex(/^[mr][0-9]+$/, "expected a task name such as m3 or r0"),
+  attempt: z.number().int().nonnegative(),
+  attemptId: attemptIdSchema,
+  code: sha256Hex,
+  inputs: z.array(readBucketSchema),
+  outputs: z.array(
+    z.object({
+      id: z.string().min(1),
+      digest: sha256Hex,
+      bytes: z.number().int().nonnegative(),
+      records: z.number().int().nonnegative(),
+    }),
+  ),
+  counters: counterRecordSchema,
+  outputRecords: z.number().int().nonnegative(),
+});
+export type ResultClaims = z.infer<typeof resultClaimsSchema>;
+
+/**
+ * The first line of every result statement. A format of its own, not the protocol version: a
+ * statement is kept (in `_PROVENANCE.json`) long after the peers that made it are upgraded.
+ */
+export const RESULT_STATEMENT_FORMAT = "tormr-result/1";
+
+/**
+ * The bytes a worker signs with its Ed25519 key when an attempt succeeds: the format line, then
+ * the claims as canonical JSON (RFC 8785), so the same claims give the same bytes whatever order
+ * their fields came in. Only the fields of `resultClaimsSchema` are signed; any other is dropped.
+ */
+export function resultStatement(claims: ResultClaims): Buffer {
+  const signed = {
+    job: claims.job,
+    task: claims.task,
+    attempt: claims.attempt,
+    attemptId: claims.attemptId,
+    code: claims.code,
+    inputs: claims.inputs.map(({ id, digest }) => ({ id, digest })),
+    outputs: claims.outputs.map(({ id, digest, bytes, records }) => ({
+      id,
+      digest,
+      bytes,
+      records,
+    })),
+    counters: claims.counters,
+    outputRecords: claims.outputRecords,
+  };
+  return Buffer.from(`${RESULT_STATEMENT_FORMAT}\n${canonicalJson(signed)}`, "utf8");
+}
+
+/**
+ * The claims of a statement made by `resultStatement`, read back from its text (the job host
+ * keeps the text of each committed attempt's statement).
+ * @throws Error when it does not start with the format line, or its claims do not parse.
+ */
+export function parseResultStatement(text: string): ResultClaims {
+  const prefix = `${RESULT_STATEMENT_FORMAT}\n`;
+  if (!text.startsWith(prefix)) {
+    throw new Error(`a result statement starts with the line ${RESULT_STATEMENT_FORMAT}`);
+  }
+  return resultClaimsSchema.parse(JSON.parse(text.slice(prefix.length)));
+}
+
 export const resultRequestSchema = z.discriminatedUnion("outcome", [
   z.object({
     v,
@@ -180,6 +257,17 @@ export const resultRequestSchema = z.discriminatedUnion("outcome", [
     counters: counterRecordSchema,
     outputRecords: z.number().int().nonnegative(),
     sandbox: sandboxRecordSchema,
+    /**
+     * The buckets it read, with the SHA-256 of what it downloaded. Optional in the schema only so
+     * that a worker from before signed results gets ERR_BAD_RESULT saying so, not ERR_BAD_MESSAGE.
+     */
+    inputs: z.array(readBucketSchema).optional(),
+    /**
+     * Ed25519 signature (base64url) by the worker's signing key over `resultStatement(claims)`,
+     * the claims being this attempt (job, task, number, id), the job's code digest, `inputs`,
+     * `outputs`, `counters` and `outputRecords`. The job host commits nothing it cannot verify.
+     */
+    signature: base64url.optional(),
   }),
   z.object({
     v,
