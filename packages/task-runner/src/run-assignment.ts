@@ -1,6 +1,8 @@
-// Runs one assignment on a worker: the job rebuilt from its bundle, the sandboxed map or reduce, its result report.
+// Runs one assignment on a worker: the job rebuilt from its bundle, the sandboxed map or reduce, its signed result report.
+import { sign } from "node:crypto";
 import type { Agent } from "node:http";
 import { join } from "node:path";
+import { privateKeyObject } from "@tormr/crypto/keys";
 import type { CounterRecord } from "@tormr/mapreduce/counters";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
@@ -8,11 +10,14 @@ import { type Launcher, shellLauncher } from "@tormr/mapreduce/streaming-process
 import { TaskFailure } from "@tormr/mapreduce/task-failure";
 import type { ByteMeter } from "@tormr/protocol/store-client";
 import type { SealedOutput } from "@tormr/protocol/task-exchange";
-import type {
-  Assignment,
-  ResultRequest,
-  SandboxRecord,
-  WorkerJob,
+import {
+  type Assignment,
+  type ReadBucket,
+  type ResultClaims,
+  type ResultRequest,
+  resultStatement,
+  type SandboxRecord,
+  type WorkerJob,
 } from "@tormr/protocol/worker-api";
 import type { Sandbox, SandboxLimits } from "@tormr/sandbox/sandbox";
 import { sandboxLauncher } from "./sandbox-launcher.ts";
@@ -95,16 +100,36 @@ export async function runAssignment(run: AssignmentRun): Promise<AssignmentResul
     launch,
   };
   const exchange = { ...assignment.exchange };
+  // The worker vouches for what it read and wrote with its signing key: the job host commits
+  // nothing it cannot verify, and keeps the statement for the requester's _PROVENANCE.json.
   const succeeded = (
-    result: { sealed: SealedOutput[]; counters: CounterRecord },
+    result: { sealed: SealedOutput[]; counters: CounterRecord; read: ReadBucket[] },
     outputRecords: number,
-  ): AssignmentResult => ({
-    outcome: "succeeded",
-    outputs: result.sealed,
-    counters: result.counters,
-    outputRecords,
-    sandbox: record,
-  });
+  ): AssignmentResult => {
+    const claims: ResultClaims = {
+      job: run.job.id,
+      task: `${assignment.type === "map" ? "m" : "r"}${assignment.index}`,
+      attempt: assignment.attempt,
+      attemptId: assignment.attemptId,
+      code: run.job.codeDigest,
+      inputs: result.read,
+      outputs: result.sealed,
+      counters: result.counters,
+      outputRecords,
+    };
+    const statement = resultStatement(claims);
+    return {
+      outcome: "succeeded",
+      outputs: result.sealed,
+      counters: result.counters,
+      outputRecords,
+      sandbox: record,
+      inputs: result.read,
+      signature: sign(null, statement, privateKeyObject(run.identity.signing)).toString(
+        "base64url",
+      ),
+    };
+  };
   const access = {
     ...(run.agent ? { agent: run.agent } : {}),
     ...(run.meter ? { meter: run.meter } : {}),

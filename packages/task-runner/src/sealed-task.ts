@@ -1,9 +1,10 @@
 // A worker's side of a sealed task: fetch, open and decompress its input buckets, run the engine, compress, seal and store its outputs.
+import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import type { Agent } from "node:http";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { type Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { newBucketKey, open, seal, sealedLength } from "@tormr/crypto/bucket-seal";
 import {
@@ -29,6 +30,7 @@ import {
 } from "@tormr/protocol/bucket-codec";
 import { type ByteMeter, StoreClient } from "@tormr/protocol/store-client";
 import type { BucketInput, SealedOutput, TaskExchange } from "@tormr/protocol/task-exchange";
+import type { ReadBucket } from "@tormr/protocol/worker-api";
 import { through } from "./through.ts";
 
 /** The worker's own keys: Ed25519 signs its store requests, X25519 unwraps the keys it is given. */
@@ -64,18 +66,42 @@ function codecOf(exchange: TaskExchange): BucketCodec {
   return exchange.compression ?? NO_COMPRESSION;
 }
 
+/** The SHA-256 of each input's ciphertext, by bucket id, as the task downloaded it. */
+type ReadDigests = Map<string, string>;
+
+/** Passes bytes through unchanged and, once they have all passed, gives their SHA-256 (hex). */
+function sha256Tap(done: (digest: string) => void): Transform {
+  const hash = createHash("sha256");
+  return new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      hash.update(chunk);
+      next(null, chunk);
+    },
+    flush(next) {
+      done(hash.digest("hex"));
+      next();
+    },
+  });
+}
+
 /**
  * A bucket's plaintext, opened and decompressed as it downloads. A tampered bucket fails the
- * stream, and so does one that opens to another length than the job host has on record.
+ * stream, and so does one that opens to another length than the job host has on record. The
+ * ciphertext's SHA-256 lands in `read` once all of it has passed: what the worker signs it read.
  */
 function openedDownload(
   client: StoreClient,
   exchange: TaskExchange,
   input: BucketInput,
   identity: WorkerIdentity,
+  read: ReadDigests,
 ): Readable {
   const key = unwrapKey(wrappedKeyFromString(input.key), input.id, identity.wrapping);
-  const opened = through(client.download(exchange.grant, input.id), open(key, input.id));
+  const sealed = through(
+    client.download(exchange.grant, input.id),
+    sha256Tap((digest) => read.set(input.id, digest)),
+  );
+  const opened = through(sealed, open(key, input.id));
   const decompress = decompressStream(codecOf(exchange), {
     ...(input.bytes !== undefined ? { plainBytes: input.bytes } : {}),
     label: `bucket ${input.id}`,
@@ -127,19 +153,50 @@ async function sealAndStore(
   };
 }
 
+/**
+ * Every input with the SHA-256 of its ciphertext, in the grant's order. An input the task did not
+ * read to its end (a mapper that stopped early) is downloaded once more, whole, to hash it: the
+ * worker signs only digests of bytes it received itself.
+ */
+async function readBuckets(
+  client: StoreClient,
+  exchange: TaskExchange,
+  read: ReadDigests,
+): Promise<ReadBucket[]> {
+  const out: ReadBucket[] = [];
+  for (const input of exchange.inputs) {
+    let digest = read.get(input.id);
+    if (digest === undefined) {
+      await pipeline(
+        client.download(exchange.grant, input.id),
+        sha256Tap((d) => {
+          digest = d;
+        }),
+        new Writable({ write: (_chunk, _encoding, next) => next() }),
+      );
+    }
+    out.push({ id: input.id, digest: digest as string });
+  }
+  return out;
+}
+
+/** A sealed task's result: the engine's, its sealed outputs, and the buckets it read. */
+export type SealedResult<T> = T & { sealed: SealedOutput[]; read: ReadBucket[] };
+
 export async function runSealedMap(
   options: MapTaskOptions,
   exchange: TaskExchange,
   identity: WorkerIdentity,
   access: StoreAccess = {},
-): Promise<MapTaskResult & { sealed: SealedOutput[] }> {
+): Promise<SealedResult<MapTaskResult>> {
   const client = clientFor(exchange, identity, access);
+  const digests: ReadDigests = new Map();
   const result = await runMapTask({
     ...options,
     openSegment: (_segment, index) => {
       const input = exchange.inputs[index];
       if (!input) throw new Error(`the grant has no bucket for segment ${index}`);
-      return openedDownload(client, exchange, input, identity);
+      return openedDownload(client, exchange, input, identity, digests);
     },
   });
   const sealed: SealedOutput[] = [];
@@ -148,7 +205,7 @@ export async function runSealedMap(
     if (!id) throw new Error(`the grant has no output bucket for partition ${i}`);
     sealed.push(await sealAndStore(client, exchange, id, output));
   }
-  return { ...result, sealed };
+  return { ...result, sealed, read: await readBuckets(client, exchange, digests) };
 }
 
 export async function runSealedReduce(
@@ -156,8 +213,9 @@ export async function runSealedReduce(
   exchange: TaskExchange,
   identity: WorkerIdentity,
   access: StoreAccess = {},
-): Promise<ReduceTaskResult & { sealed: SealedOutput[] }> {
+): Promise<SealedResult<ReduceTaskResult>> {
   const client = clientFor(exchange, identity, access);
+  const digests: ReadDigests = new Map();
   // The merge reads its runs by byte range, so each opened partition lands in the task's folder first.
   await mkdir(options.taskDir, { recursive: true });
   const segments: RunSegment[] = new Array(exchange.inputs.length);
@@ -166,7 +224,10 @@ export async function runSealedReduce(
     for (let i = next++; i < exchange.inputs.length; i = next++) {
       const path = join(options.taskDir, `in-${i}`);
       const input = exchange.inputs[i] as BucketInput;
-      await pipeline(openedDownload(client, exchange, input, identity), createWriteStream(path));
+      await pipeline(
+        openedDownload(client, exchange, input, identity, digests),
+        createWriteStream(path),
+      );
       segments[i] = { path, offset: 0, length: (await stat(path)).size };
     }
   };
@@ -180,5 +241,5 @@ export async function runSealedReduce(
     records: result.records,
     bytes: result.bytes,
   });
-  return { ...result, sealed: [output] };
+  return { ...result, sealed: [output], read: await readBuckets(client, exchange, digests) };
 }
