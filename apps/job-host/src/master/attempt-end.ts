@@ -2,9 +2,9 @@
 import { wrapKey, wrappedKeyToString } from "@tormr/crypto/key-wrap";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
-import type { SealedOutput } from "@tormr/protocol/task-exchange";
 import type { BucketStore } from "../store/bucket-store.ts";
 import { MasterError } from "./master-error.ts";
+import { type SignedResult, type SucceededResult, verifyResult } from "./result-signature.ts";
 import type { MasterSettings } from "./settings.ts";
 import {
   BadResult,
@@ -32,12 +32,17 @@ async function jobRow(db: JobHostDb, jobId: string) {
   return db.job.findUniqueOrThrow({ where: { id: jobId } });
 }
 
+/**
+ * Commits a successful attempt, first come first served, once its worker's signature verifies
+ * and its outputs are in the store as reported. The signed statement is kept with the attempt.
+ * @throws MasterError `ERR_BAD_RESULT` (the attempt fails, nothing is committed).
+ */
 export async function commitAttempt(
   ctx: AttemptContext,
   attempt: { id: string; job: string; task: string; number: number; worker: string },
-  outputs: SealedOutput[],
-  counters: Record<string, Record<string, number>>,
+  result: SucceededResult,
 ): Promise<boolean> {
+  const { outputs, counters } = result;
   const job = await jobRow(ctx.db, attempt.job);
   const task = await ctx.db.task.findUniqueOrThrow({
     where: { job_name: { job: attempt.job, name: attempt.task } },
@@ -47,7 +52,9 @@ export async function commitAttempt(
       ? mapScope(job.id, task.index, attempt.number, job.reduces, [])
       : reduceScope(job.id, task.index, attempt.number, []);
   let keys: Map<string, HeldBucket>;
+  let signed: SignedResult;
   try {
+    signed = await verifyResult(ctx.db, job, attempt, result);
     keys = await checkOutputs(
       ctx.store,
       ctx.authority.wrapping,
@@ -85,7 +92,14 @@ export async function commitAttempt(
       counters: JSON.stringify(counters),
     },
   });
-  await ctx.db.attempt.update({ where: { id: attempt.id }, data: { bytesWritten } });
+  await ctx.db.attempt.update({
+    where: { id: attempt.id },
+    data: {
+      bytesWritten,
+      resultStatement: signed.statement,
+      resultSignature: signed.signature,
+    },
+  });
   await endAttempt(ctx, attempt, "succeeded");
   await ctx.db.worker.updateMany({
     where: { job: job.id, pseudonym: attempt.worker },

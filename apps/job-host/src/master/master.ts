@@ -384,7 +384,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
         return false;
       }
       await this.db.attempt.update({ where: { id: attemptId }, data: sandbox });
-      return commitAttempt(this.attemptContext, attempt, result.outputs, result.counters);
+      return commitAttempt(this.attemptContext, attempt, result);
     });
     this.wake(worker.job);
     return { committed };
