@@ -24,7 +24,8 @@ export default defineConfig({
     screenshot: "off",
   },
   projects: [
-    { name: "javascript-off", use: { javaScriptEnabled: false } },
-    { name: "javascript-on", use: { javaScriptEnabled: true } },
+    // A test tagged @javascript-on or @javascript-off runs in that project only (once is enough).
+    { name: "javascript-off", use: { javaScriptEnabled: false }, grepInvert: /@javascript-on/ },
+    { name: "javascript-on", use: { javaScriptEnabled: true }, grepInvert: /@javascript-off/ },
   ],
 });

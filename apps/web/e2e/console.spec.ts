@@ -67,10 +67,9 @@ test("a streaming word count: two inputs and the scripts uploaded, 3 local worke
   expect(foreign).toEqual([]);
 });
 
-test("a worker killed mid-job: the console shows the lost attempt and its retry, and the job succeeds", async ({
+test("a worker killed mid-job: the console shows the lost attempt and its retry, and the job succeeds @javascript-on", async ({
   page,
-}, info) => {
-  test.skip(info.project.name !== "javascript-on", "one run is enough: it only watches");
+}) => {
   test.setTimeout(180_000);
   const inputs = wordInputs(2_000, 11);
   await startStreamingJob(page, {
@@ -152,13 +151,9 @@ test("a Pachyderm pipeline spec runs as a map-only job; an unsupported field get
   expect(sortedLines(all.join(""))).toEqual(words.sort());
 });
 
-test("a JavaScript job module runs from the console to the oracle's word count", async ({
+test("a JavaScript job module runs from the console to the oracle's word count @javascript-on", async ({
   page,
-}, info) => {
-  test.skip(
-    info.project.name !== "javascript-on",
-    "the flow is the streaming one's: once is enough",
-  );
+}) => {
   test.setTimeout(120_000);
   const inputs = wordInputs(400, 9);
   await page.goto(`${consoleUrl()}/console/new`);
@@ -203,10 +198,9 @@ test("bad input is shown beside its field: a mapper that is not executable, an e
   await screenshot(page, "console-bad-input");
 });
 
-test("who may use the console: its secret, its Host, its origin; nothing of the board here, nothing of the console on the board", async ({
+test("who may use the console: its secret, its Host, its origin; nothing of the board here, nothing of the console on the board @javascript-on", async ({
   playwright,
-}, info) => {
-  test.skip(info.project.name !== "javascript-on", "requests only");
+}) => {
   const bare = await playwright.request.newContext({ storageState: { cookies: [], origins: [] } });
   const page = await bare.get(`${consoleUrl()}/console`, { maxRedirects: 0 });
   expect(page.status()).toBe(401);
@@ -244,10 +238,9 @@ test("who may use the console: its secret, its Host, its origin; nothing of the 
   await signedIn.dispose();
 });
 
-test("an upload cut off mid-way leaves nothing on the job host; uploading to a submitted job is refused", async ({
+test("an upload cut off mid-way leaves nothing on the job host; uploading to a submitted job is refused @javascript-on", async ({
   playwright,
-}, info) => {
-  test.skip(info.project.name !== "javascript-on", "requests only");
+}) => {
   const context = await playwright.request.newContext({
     storageState: process.env.CONSOLE_STATE as string,
   });
@@ -305,8 +298,9 @@ test("an upload cut off mid-way leaves nothing on the job host; uploading to a s
   await context.dispose();
 });
 
-test("a waiting job is cancelled, then run again from the same spec", async ({ page }, info) => {
-  test.skip(info.project.name !== "javascript-off", "plain forms: one run is enough");
+test("a waiting job is cancelled, then run again from the same spec @javascript-off", async ({
+  page,
+}) => {
   await page.goto(`${consoleUrl()}/console/new`);
   await page.setInputFiles("#inputs", wordInputs(20, 5));
   await page.fill("#mapper", "cat");
