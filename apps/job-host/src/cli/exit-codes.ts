@@ -15,6 +15,7 @@ import { UsageError } from "./usage-error.ts";
  * |      | exists, mapper not executable, bad -D value, bad job module, …), or |
  * |      | tor could not be used                                               |
  * | 4    | the job ran and failed: a task used up its attempts                 |
+ * | 5    | `tormr verify`: the output does not match its signed provenance     |
  * | 130  | interrupted by SIGINT (Ctrl-C); 143 for SIGTERM                     |
  */
 export const EXIT = {
@@ -28,6 +29,9 @@ export const EXIT = {
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** `tormr verify` only: a check failed (a signature, the map → reduce chain, a part's bytes). */
+export const VERIFY_FAILED = 5;
 
 /**
  * A Record, so a new engine error code does not compile until it is given an exit code.

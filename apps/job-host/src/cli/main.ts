@@ -10,6 +10,7 @@ import { commandHelp, EXIT_CODES_HELP } from "./help-text.ts";
 import { addHostCommand } from "./host-command.ts";
 import type { InterruptWatch } from "./interrupt.ts";
 import type { RunLocalJob } from "./run-job.ts";
+import { addVerifyCommand } from "./verify-command.ts";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -124,6 +125,7 @@ function createProgram(io: CliIo, setExit: (code: number) => void): Command {
   for (const doc of COMMANDS) addCommand(doc);
   addHostCommand(program, io, setExit);
   addConsoleCommand(program, io, setExit);
+  addVerifyCommand(program, io, setExit);
   return program;
 }
 

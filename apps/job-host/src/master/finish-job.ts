@@ -1,7 +1,9 @@
-// The end of a job: on success the output parts are opened and decompressed into the output folder with `_SUCCESS`; either way the intermediate buckets go.
-import { createWriteStream } from "node:fs";
+// The end of a job: on success the output parts are opened and decompressed into the output folder with `_PROVENANCE.json` and `_SUCCESS`; either way the intermediate buckets go.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { open } from "@tormr/crypto/bucket-seal";
 import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
@@ -11,15 +13,18 @@ import { Counters } from "@tormr/mapreduce/counters";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
 import { partName } from "@tormr/mapreduce/task-env";
 import { type BucketCodec, decompressStream } from "@tormr/protocol/bucket-codec";
+import type { ProvenancePart } from "@tormr/protocol/provenance";
 import type { BucketStore } from "../store/bucket-store.ts";
 import { storedCompression } from "./job-compression.ts";
 import { jobExposure } from "./job-exposure.ts";
+import { jobProvenance, writeProvenance } from "./job-provenance.ts";
 
 export type JobOutcome = { state: "succeeded" } | { state: "failed" | "cancelled"; error: string };
 
 /**
- * Finishes a job. Success: each committed part is decrypted into `_temporary`, renamed to
- * `part-NNNNN`, and `_SUCCESS` written last, so a crash midway is redone from the start (the
+ * Finishes a job. Success: each committed part is decrypted into `_temporary` and renamed to
+ * `part-NNNNN`; then `_PROVENANCE.json` (each committed task's signed statement, and the SHA-256
+ * of each part as written) and `_SUCCESS` last, so a crash midway is redone from the start (the
  * buckets are still there). Failure or cancel: the output folder is removed. Then every bucket of
  * the job is deleted and the job row gets its final state, counters and expiry.
  * A failure to write the output (a full disk) fails the job with that message instead.
@@ -84,20 +89,32 @@ async function writeOutput(
   }
   const staging = join(output, "_temporary");
   await mkdir(staging, { recursive: true });
+  const parts: ProvenancePart[] = [];
   for (const task of tasks) {
-    const final = join(output, partName(task.index));
+    const file = partName(task.index);
+    const final = join(output, file);
+    const id = (JSON.parse(task.outputs ?? "[]") as string[])[0];
+    const row = id
+      ? await db.bucket.findUnique({
+          where: { id },
+          select: { key: true, plainSize: true, digest: true },
+        })
+      : null;
+    if (!id || !row?.key) throw new Error(`${task.name} has no committed output bucket`);
+    // The job host's link in the digest chain: the ciphertext its worker signed, the plaintext it wrote.
+    const part = { file, task: task.name, bucket: id, ciphertextSha256: row.digest };
     if (
       await stat(final).then(
         () => true,
         () => false,
       )
-    )
+    ) {
+      // Written before a crash: its bytes are what they were, so they are hashed as they are.
+      const tap = sha256Tap();
+      await pipeline(createReadStream(final), tap.stream, discard());
+      parts.push({ ...part, ...tap.result() });
       continue;
-    const id = (JSON.parse(task.outputs ?? "[]") as string[])[0];
-    const row = id
-      ? await db.bucket.findUnique({ where: { id }, select: { key: true, plainSize: true } })
-      : null;
-    if (!id || !row?.key) throw new Error(`${task.name} has no committed output bucket`);
+    }
     const key = unwrapKey(wrappedKeyFromString(row.key), id, host);
     const staged = join(staging, partName(task.index));
     // The reducer declared the part's plaintext size: it bounds what decompressing it may write.
@@ -105,15 +122,44 @@ async function writeOutput(
       ...(row.plainSize === null ? {} : { plainBytes: Number(row.plainSize) }),
       label: `bucket ${id}`,
     });
+    const tap = sha256Tap();
     await pipeline(
       store.readOwn(id),
       open(key, id),
       decompress,
+      tap.stream,
       createWriteStream(staged, { mode: 0o644 }),
     );
     await rename(staged, final);
+    parts.push({ ...part, ...tap.result() });
   }
   await rm(staging, { recursive: true, force: true });
+  await writeProvenance(output, await jobProvenance(db, job, parts));
   await writeFile(join(output, "_SUCCESS"), "");
   return JSON.stringify(counters.toJSON());
 }
+
+/** A pass-through that hashes what goes through it: its SHA-256 (hex) and length once it ended. */
+function sha256Tap() {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let digest: string | undefined;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      next(null, chunk);
+    },
+    flush(next) {
+      digest = hash.digest("hex");
+      next();
+    },
+  });
+  const result = () => {
+    if (digest === undefined) throw new Error("the part was not read to its end");
+    return { sha256: digest, bytes };
+  };
+  return { stream, result };
+}
+
+const discard = () => new Writable({ write: (_chunk, _encoding, next) => next() });
