@@ -223,6 +223,33 @@ describe("signed provenance", () => {
   });
 });
 
+describe("a map-only job", () => {
+  it("lists each map as the producer of its part, and verifies", async () => {
+    const spec = jobSpec({
+      inputs: [w.input],
+      output: join(w.dir, "map-only"),
+      task: { kind: "streaming", mapper: "python3 wc_mapper.py" },
+      files: [fixture("wc_mapper.py")],
+      numReduceTasks: 0,
+      conf: SMALL_SPLITS,
+    });
+    await host.master.createJob(spec);
+    await joinWorkers(host, spec.id, 2, state);
+    const doc = provenanceSchema.parse(
+      JSON.parse(readFileSync(join(spec.output, "_PROVENANCE.json"), "utf8")),
+    );
+    expect(doc.spec.reduces).toBe(0);
+    expect(doc.parts.map((p) => p.task)).toEqual(doc.tasks.map((t) => t.task));
+    const by = await committedBy(spec.id);
+    const verified = tormrVerify(spec.output);
+    expect(verified.code).toBe(0);
+    for (const part of doc.parts) {
+      const worker = shortPseudonym(by.get(part.task) as string);
+      expect(verified.stdout).toMatch(new RegExp(`^${part.task} +${worker} +${part.file}$`, "m"));
+    }
+  }, 120_000);
+});
+
 describe("a result with a bad signature", () => {
   it("is refused at commit with ERR_BAD_RESULT, and the task is retried on another worker", async () => {
     const spec = wordCount("refused");
