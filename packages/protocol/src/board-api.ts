@@ -142,6 +142,11 @@ export const clusterMemberSchema = z.object({
   keys: boardWorkerKeysSchema,
   /** SHA-256 (hex) of the ticket the board gave this worker: the job host admits exactly these. */
   ticketHash: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * Its coarse registration epoch (6-hour windows): replicas of a task go to workers of different
+   * epochs, a cheap diversity against pseudonyms registered together (#8).
+   */
+  epoch: z.number().int().nonnegative(),
 });
 export type BoardClusterMember = z.infer<typeof clusterMemberSchema>;
 export const clusterResponseSchema = z.array(clusterMemberSchema);
@@ -153,6 +158,21 @@ export const ticketHashesSchema = z.object({
     .min(1)
     .max(1024),
 });
+
+/** Why a job host reports a member: its result was outvoted by replicas, or failed a check. */
+export const reportReasonSchema = z.enum(["replica-mismatch", "spot-check", "decoy"]);
+export type ReportReason = z.infer<typeof reportReasonSchema>;
+
+export const reportSchema = z
+  .object({
+    /** The reported members, by their tickets' hashes. */
+    ticketHashes: ticketHashesSchema.shape.ticketHashes,
+    reason: reportReasonSchema,
+  })
+  .strict();
+
+/** How many of the reported members this report lowered (each at most once per request). */
+export const reportResponseSchema = z.object({ lowered: z.number().int().nonnegative() });
 
 export const okSchema = z.object({ ok: z.literal(true) });
 

@@ -13,7 +13,9 @@ import {
   pollResponseSchema,
   postResponseSchema,
   type RegisterRequest,
+  type ReportReason,
   registerResponseSchema,
+  reportResponseSchema,
   requestStatusSchema,
 } from "./board-api.ts";
 import { readJsonBody, sendJsonRequest } from "./json-body.ts";
@@ -149,6 +151,17 @@ export class BoardClient {
   /** Frees the seats of lost members (by their tickets' hashes); the board seats others. */
   async replace(token: string, ticketHashes: string[]): Promise<void> {
     this.parsed(okSchema, await this.mutation("request.replace", { ticketHashes }, { token }));
+  }
+
+  /**
+   * Reports members (by their tickets' hashes) whose results were outvoted: the board lowers each
+   * one's standing, once per request. Resolves with how many were lowered now.
+   */
+  async report(token: string, ticketHashes: string[], reason: ReportReason): Promise<number> {
+    return this.parsed(
+      reportResponseSchema,
+      await this.mutation("request.report", { ticketHashes, reason }, { token }),
+    ).lowered;
   }
 
   /** The job is over: the request is finished and its workers are free again. */

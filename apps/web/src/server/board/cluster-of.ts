@@ -8,6 +8,8 @@ export interface ClusterMember {
   keys: { signing: string; wrapping: string; clientAuth: string };
   /** SHA-256 (hex) of the ticket this worker was given: the job host admits exactly these. */
   ticketHash: string;
+  /** Its coarse registration epoch: the job host spreads a task's replicas across epochs. */
+  epoch: number;
 }
 
 /**
@@ -27,7 +29,13 @@ export async function clusterOf(db: BoardDb, token: string | undefined): Promise
     select: {
       ticketHash: true,
       Worker: {
-        select: { pseudonym: true, signingKey: true, wrappingKey: true, clientAuthKey: true },
+        select: {
+          pseudonym: true,
+          signingKey: true,
+          wrappingKey: true,
+          clientAuthKey: true,
+          epoch: true,
+        },
       },
     },
   });
@@ -35,5 +43,6 @@ export async function clusterOf(db: BoardDb, token: string | undefined): Promise
     pseudonym: w.pseudonym,
     keys: { signing: w.signingKey, wrapping: w.wrappingKey, clientAuth: w.clientAuthKey },
     ticketHash,
+    epoch: w.epoch,
   }));
 }

@@ -8,7 +8,7 @@ import type { BoardSettings } from "./settings.ts";
  * Forms every cluster it can among verified requests, and seats replacements in formed ones short
  * of workers, oldest request first (first fit: a request that cannot be filled yet
  * does not hold back a later, smaller one). Workers go longest-waiting first, those of lowest
- * standing last, and must be fresh (heard from within `workerStaleMs`), have the memory and the
+ * standing last (and none at or below `minStanding`), and must be fresh (heard from within `workerStaleMs`), have the memory and the
  * sandbox asked for. Each chosen worker gets a seat with a one-time join ticket.
  *
  * Safe with several board processes on one database: a worker is claimed only while still
@@ -55,6 +55,7 @@ export async function formClusters(
           const workers = await tx.worker.findMany({
             where: {
               state: "available",
+              standing: { gt: settings.minStanding },
               lastSeen: { gte: fresh },
               memoryMb: { gte: request.minMemoryMb },
               ...(request.sandbox === "any" ? {} : { sandbox: request.sandbox }),

@@ -24,6 +24,11 @@ export const boardSettingsSchema = z.object({
   pollMs: z.number().int().min(50).default(25_000),
   maxClusterSize: z.number().int().min(1).max(1024).default(64),
   /**
+   * A worker whose standing (lowered once per request whose job host reported it outvoted) is at
+   * or below this is no longer matched at all; above it, lower standing is matched later.
+   */
+  minStanding: z.number().int().max(0).default(-3),
+  /**
    * Take every request's onion on trust instead of fetching its challenge through Tor: for a
    * `--local` board, which has no tor. Anyone could then send volunteers to someone else's onion.
    */

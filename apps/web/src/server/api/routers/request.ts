@@ -1,4 +1,4 @@
-// Requesters' and job hosts' calls: post a request; with its status token read it, attach and verify its job host, replace lost workers, finish or cancel it.
+// Requesters' and job hosts' calls: post a request; with its status token read it, attach and verify its job host, replace lost workers, report outvoted ones, finish or cancel it.
 import { z } from "zod";
 import {
   admitWorkers,
@@ -9,6 +9,7 @@ import {
 } from "../../board/attach-request.ts";
 import { clusterOf } from "../../board/cluster-of.ts";
 import { postRequest } from "../../board/post-request.ts";
+import { reportWorkers } from "../../board/report-workers.ts";
 import { cancelRequest, requestStatus } from "../../board/request-status.ts";
 import { createRouter, publicProcedure } from "../trpc.ts";
 
@@ -62,6 +63,11 @@ export const requestRouter = createRouter({
     await replaceWorkers(ctx.db, ctx.token, input);
     return { ok: true as const };
   }),
+
+  /** The job host reports members (by ticket hash) whose results were outvoted: they lose standing. */
+  report: publicProcedure.input(z.unknown()).mutation(async ({ ctx, input }) => ({
+    lowered: await reportWorkers(ctx.db, ctx.token, input),
+  })),
 
   /** The job is over: its workers are free for other requests. */
   finish: publicProcedure.mutation(async ({ ctx }) => {
