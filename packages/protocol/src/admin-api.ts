@@ -34,6 +34,11 @@ export const createJobRequestSchema = z.object({
   image: z.string().min(1).optional(),
   /** Join tickets to make now. */
   tickets: z.number().int().min(0).max(1000).default(0),
+  /**
+   * The cluster size the requester expects. Under an exposure cap (`tormr.exposure.cap`), a
+   * cluster too small to keep to it is refused (ERR_BAD_CONF, naming the smallest that can).
+   */
+  workers: z.number().int().min(1).max(100_000).optional(),
 });
 export type CreateJobRequest = z.input<typeof createJobRequestSchema>;
 export const createJobResponseSchema = z.object({
@@ -150,11 +155,23 @@ export type ExposureTotal = z.infer<typeof exposureTotalSchema>;
 export const exposureShareSchema = exposureTotalSchema.extend({ buckets: count });
 export type ExposureShare = z.infer<typeof exposureShareSchema>;
 
+const fraction = z.number().min(0).max(1);
+
+/**
+ * How near one side came to the cap, from the ledger, as shares of its records: the most one
+ * worker read, and the most any `collusion` workers read together (their union; exact for small
+ * clusters, otherwise a bound that is never less). Equal when `collusion` is 1.
+ */
+export const exposureReachedSchema = z.object({ maxShare: fraction, maxUnionShare: fraction });
+export type ExposureReached = z.infer<typeof exposureReachedSchema>;
+
 /**
  * The job's input (its split buckets) and shuffle (its committed map outputs, what reducers read),
  * and each worker's share of both according to the exposure ledger, sorted by pseudonym. Bytes are
  * plaintext while the job's buckets exist; once the job is over its buckets are gone, and each
- * bucket counts as the largest single read of it in the ledger (sealed bytes served).
+ * bucket counts as the largest single read of it in the ledger (sealed bytes served). `cap` is the
+ * job's exposure cap (a fraction of records, null for none) and `collusion` how many workers it
+ * bounds together; `reached` is what the ledger shows of each side.
  */
 export const jobExposureSchema = z.object({
   input: exposureTotalSchema,
@@ -166,6 +183,9 @@ export const jobExposureSchema = z.object({
       mapOutput: exposureShareSchema,
     }),
   ),
+  cap: z.number().gt(0).max(1).nullable(),
+  collusion: z.number().int().min(1),
+  reached: z.object({ input: exposureReachedSchema, mapOutput: exposureReachedSchema }),
 });
 export type JobExposure = z.infer<typeof jobExposureSchema>;
 

@@ -98,6 +98,11 @@ export class AdminClient {
     return (await this.json(jobListSchema, "GET", "/admin/jobs")).jobs;
   }
 
+  /**
+   * Creates the job from its spec (paths on the host), with `tickets` join tickets. Give `workers`,
+   * the cluster size you expect: under an exposure cap the host then refuses a cluster too small
+   * to keep to it (ERR_BAD_CONF), as it refuses too few reducers or a split over the cap.
+   */
   async createJob(request: CreateJobRequest): Promise<CreateJobResponse> {
     return this.json(createJobResponseSchema, "POST", "/admin/jobs", request);
   }

@@ -114,7 +114,8 @@ export async function runClusterJob(
   const stopBoard = new AbortController();
   let boardRun: Awaited<ReturnType<typeof postToBoard>> | undefined;
   try {
-    await host.master.createJob(spec);
+    // Under an exposure cap, a cluster too small to keep to it is refused before any worker starts.
+    await host.master.createJob(spec, { workers: options.workers });
     if (options.board) {
       boardRun = await postToBoard(
         spec,

@@ -12,6 +12,11 @@ export interface SubmitOptions {
   stateDir: string;
   /** Join tickets to make, one per volunteer's worker. */
   tickets: number;
+  /**
+   * The cluster size expected (`--workers`), which an exposure cap is checked against; default:
+   * the tickets, when there are any (0 tickets: the board's request decides, unknown here).
+   */
+  workers?: number;
   /** Where the worker URL and the tickets are printed. */
   print: (line: string) => void;
   onProgress?: (progress: JobProgress) => void;
@@ -33,8 +38,9 @@ const ENGINE_CODES = new Set<MapReduceErrorCode>([
 export async function submitJob(spec: JobSpec, options: SubmitOptions): Promise<JobResult> {
   const started = performance.now();
   const host = await AdminClient.fromStateDir(options.stateDir);
+  const workers = options.workers ?? (options.tickets > 0 ? options.tickets : undefined);
   const created = await refused("submitting the job", () =>
-    host.createJob({ spec, tickets: options.tickets }),
+    host.createJob({ spec, tickets: options.tickets, ...(workers ? { workers } : {}) }),
   );
   options.print(
     created.tickets.length > 0

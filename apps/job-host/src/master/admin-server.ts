@@ -176,7 +176,10 @@ async function handle(
   if (path === "/admin/jobs" && method === "POST") {
     const body = parse(createJobRequestSchema, await readJson(req));
     const spec: JobSpec = parseJobSpec(body.spec);
-    await master.createJob(spec, body.image ? { image: body.image } : {});
+    await master.createJob(spec, {
+      ...(body.image ? { image: body.image } : {}),
+      ...(body.workers !== undefined ? { workers: body.workers } : {}),
+    });
     const tickets = body.tickets > 0 ? await master.createTickets(spec.id, body.tickets) : [];
     sendJson(res, 201, { jobId: spec.id, tickets });
     return;

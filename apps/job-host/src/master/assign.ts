@@ -1,4 +1,4 @@
-// A new attempt of a task for a worker: its row, its grant, and its input keys wrapped to that worker.
+// A new attempt of a task for a worker: its row, its grant, and its input keys wrapped to that worker (never one past the job's exposure cap).
 import { randomBytes } from "node:crypto";
 import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
 import type { JobHostDb } from "@tormr/db/job-host";
@@ -7,6 +7,7 @@ import type { Split } from "@tormr/mapreduce/splits";
 import type { WorkerKeys } from "@tormr/protocol/task-exchange";
 import type { Assignment } from "@tormr/protocol/worker-api";
 import { storedCompression } from "./job-compression.ts";
+import { fitsBudget, loadBudget } from "./scheduler.ts";
 import {
   type GrantAuthority,
   type HeldBucket,
@@ -15,6 +16,11 @@ import {
   reduceScope,
 } from "./task-grants.ts";
 
+/**
+ * Records the attempt and issues its grant. A grant is the exposure budget's promise: one that
+ * would take the worker (or any k with it) past the job's cap is never issued, whoever asked.
+ * @throws Error when the scheduler picked a task past the cap (a bug: nothing is issued).
+ */
 export async function assignAttempt(
   db: JobHostDb,
   authority: GrantAuthority,
@@ -26,6 +32,12 @@ export async function assignAttempt(
   const task = await db.task.findUniqueOrThrow({
     where: { job_name: { job: job.id, name: taskName } },
   });
+  const budget = await loadBudget(db, job);
+  if (budget && !fitsBudget(budget, worker.pseudonym, taskName)) {
+    throw new Error(
+      `refused to grant ${taskName} of ${job.id} to ${worker.pseudonym}: it would pass the job's exposure cap`,
+    );
+  }
   const last = await db.attempt.findFirst({
     where: { job: job.id, task: taskName },
     orderBy: { number: "desc" },

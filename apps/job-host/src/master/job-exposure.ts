@@ -1,12 +1,15 @@
-// Who saw how much of a job: its split and committed map-output buckets, and each worker's distinct share of them from the exposure ledger.
+// Who saw how much of a job: its split and committed map-output buckets, each worker's distinct share of them from the exposure ledger, and how near that came to the job's exposure cap.
 import { parseMapOutputId } from "@tormr/crypto/bucket-id";
 import type { JobHostDb } from "@tormr/db/job-host";
+import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import {
+  type ExposureReached,
   type ExposureShare,
   type ExposureTotal,
   type JobExposure,
   jobExposureSchema,
 } from "@tormr/protocol/admin-api";
+import { reachedShares } from "./exposure-budget.ts";
 import { MasterError } from "./master-error.ts";
 
 type Kind = "input" | "mapOutput";
@@ -26,9 +29,15 @@ interface BucketFacts {
  * @throws MasterError `ERR_NO_JOB`.
  */
 export async function jobExposure(db: JobHostDb, jobId: string): Promise<JobExposure> {
-  const job = await db.job.findUnique({ where: { id: jobId }, select: { exposure: true } });
+  const job = await db.job.findUnique({
+    where: { id: jobId },
+    select: { exposure: true, spec: true },
+  });
   if (!job) throw new MasterError("ERR_NO_JOB", `no job ${jobId} on this job host`);
-  if (job.exposure) return jobExposureSchema.parse(JSON.parse(job.exposure));
+  const settings = jobSettings(JSON.parse(job.spec) as JobSpec);
+  const cap = settings.exposureCap;
+  const k = settings.exposureCollusion;
+  if (job.exposure) return keptExposure(JSON.parse(job.exposure), cap, k);
   const kindOf = await bucketKinds(db, jobId);
   const facts = new Map<string, BucketFacts>();
   const buckets = await db.bucket.findMany({
@@ -74,19 +83,52 @@ export async function jobExposure(db: JobHostDb, jobId: string): Promise<JobExpo
   };
   const joined = await db.worker.findMany({ where: { job: jobId }, select: { pseudonym: true } });
   for (const { pseudonym } of joined) shareOf(pseudonym);
+  const held = { input: new Map<string, Set<string>>(), mapOutput: new Map<string, Set<string>>() };
   for (const read of reads) {
     const bucket = facts.get(read.bucket);
     if (!bucket) continue;
     const share = shareOf(read.pseudonym)[bucket.kind];
     add(share, bucket);
     share.buckets++;
+    const seen = held[bucket.kind].get(read.pseudonym) ?? new Set<string>();
+    held[bucket.kind].set(read.pseudonym, seen.add(read.bucket));
   }
+  const records = new Map([...facts].map(([id, bucket]) => [id, bucket.records]));
+  const reached = (kind: Kind) =>
+    reachedShares({ records, total: totals[kind].records, held: held[kind] }, k);
   return {
     input: totals.input,
     mapOutput: totals.mapOutput,
     workers: [...workers]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([pseudonym, share]) => ({ pseudonym, ...share })),
+    cap,
+    collusion: k,
+    reached: { input: reached("input"), mapOutput: reached("mapOutput") },
+  };
+}
+
+/**
+ * The exposure kept on a job when it ended. One kept before caps existed gets the job's cap and
+ * what it reached from its workers' shares (the k largest added up: never less than their union).
+ */
+function keptExposure(kept: unknown, cap: number | null, k: number): JobExposure {
+  const fields = kept as Partial<JobExposure>;
+  if (fields.reached) return jobExposureSchema.parse(kept);
+  const base = jobExposureSchema.omit({ cap: true, collusion: true, reached: true }).parse(kept);
+  const reached = (kind: Kind): ExposureReached => {
+    const total = base[kind].records;
+    const shares = base.workers
+      .map((w) => (total > 0 ? w[kind].records / total : 0))
+      .sort((a, b) => b - a);
+    const top = shares.slice(0, k).reduce((sum, share) => sum + share, 0);
+    return { maxShare: shares[0] ?? 0, maxUnionShare: Math.min(top, 1) };
+  };
+  return {
+    ...base,
+    cap,
+    collusion: k,
+    reached: { input: reached("input"), mapOutput: reached("mapOutput") },
   };
 }
 

@@ -1,4 +1,4 @@
-// A new job's durable start: its code bundle, its rows (job and tasks), and its splits sealed into the store.
+// A new job's durable start: its exposure cap checked, its code bundle, its rows (job and tasks), and its splits sealed into the store.
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
@@ -10,7 +10,7 @@ import type { JobHostDb } from "@tormr/db/job-host";
 import { countLines } from "@tormr/mapreduce/byte-string";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import { readSegment } from "@tormr/mapreduce/input-reader";
-import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
+import { type JobSettings, type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import { planSplits, type Segment, type Split } from "@tormr/mapreduce/splits";
 import { validateJob } from "@tormr/mapreduce/validate-job";
 import { type BucketCodec, compressStream } from "@tormr/protocol/bucket-codec";
@@ -20,11 +20,14 @@ import { jsJobAsStreamingSpec } from "@tormr/task-runner/js-streaming";
 import { through } from "@tormr/task-runner/through";
 import { build } from "esbuild";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { clusterRefusal, reducersRefusal, splitsRefusal } from "./exposure-budget.ts";
 import { pinCompression } from "./job-compression.ts";
 
 export interface NewJobOptions {
   /** The image the job's programs run in: `tormr/python` (default) or `tormr/node`. */
   image?: string;
+  /** The cluster size the requester expects: under an exposure cap, one too small is refused. */
+  workers?: number;
 }
 
 /**
@@ -39,13 +42,17 @@ export async function setUpJob(
   options: NewJobOptions = {},
 ): Promise<void> {
   await validateJob(given);
+  const settings = jobSettings(given);
+  refuseUnderCap(settings, given.numReduceTasks, options.workers);
+  const splits = await countUnderCap(
+    settings,
+    await planSplits(given.inputs, settings.splitSizeBytes),
+  );
   await mkdir(codeDir, { recursive: true });
   // A JS job runs as streaming commands in the worker's sandbox, never in a worker's own process.
   const spec = pinCompression(
     given.task.kind === "js" ? await jsAsStreaming(given, codeDir) : given,
   );
-  const settings = jobSettings(spec);
-  const splits = await planSplits(spec.inputs, settings.splitSizeBytes);
   const bundle = await packBundle(spec.files, join(codeDir, `${spec.id}.tar`)).finally(async () => {
     // The bundled JS module's staging folder: its file is in the bundle now.
     const staged = spec.files.find((file) => file.startsWith(join(codeDir, ".module-")));
@@ -95,6 +102,61 @@ export async function setUpJob(
       data: tasks.map((t) => ({ job: spec.id, ...t, state: "pending" })),
     }),
   ]);
+}
+
+/**
+ * Refuses a job whose exposure cap cannot be kept whatever the data: too few reducers (even
+ * perfectly balanced partitions pass it), or too small a cluster (n × cap < k).
+ * @throws MapReduceError `ERR_BAD_CONF`.
+ */
+function refuseUnderCap(settings: JobSettings, reduces: number, workers: number | undefined) {
+  if (settings.exposureCap === null) return;
+  const cap = { cap: settings.exposureCap, collusion: settings.exposureCollusion };
+  const refusal =
+    reducersRefusal(reduces, cap) ?? (workers ? clusterRefusal(workers, cap) : undefined);
+  if (refusal) throw new MapReduceError("ERR_BAD_CONF", refusal);
+}
+
+/**
+ * Under an exposure cap, each split with its records, counted here as sealing will count them
+ * (shares are of records, and grants must be weighed before any is sealed); a split (or k) over
+ * the cap is refused. Without a cap the input is not read twice.
+ * @throws MapReduceError `ERR_BAD_CONF`.
+ */
+async function countUnderCap(
+  settings: JobSettings,
+  splits: Split[],
+): Promise<(Split & { records?: number })[]> {
+  if (settings.exposureCap === null) return splits;
+  const cap = { cap: settings.exposureCap, collusion: settings.exposureCollusion };
+  const counted: (Split & { records: number })[] = [];
+  for (const split of splits) {
+    let records = 0;
+    for (const segment of split.segments) {
+      for await (const chunk of readSegment(segment)) records += countLines(chunk);
+    }
+    counted.push({ ...split, records });
+  }
+  const refusal = splitsRefusal(
+    counted.map((split) => ({
+      label: splitLabel(split),
+      records: split.records,
+      bytes: split.bytes,
+    })),
+    cap,
+    settings.splitSizeBytes,
+  );
+  if (refusal) throw new MapReduceError("ERR_BAD_CONF", refusal);
+  return counted;
+}
+
+/** "3 (a.txt, bytes 0-30000)", or "(a.txt, bytes 0-700, and 4 more files)" for packed small files. */
+function splitLabel(split: Split): string {
+  const [first] = split.segments;
+  if (!first) return String(split.index);
+  const more = split.segments.length - 1;
+  const others = more > 0 ? `, and ${more} more file${more === 1 ? "" : "s"}` : "";
+  return `${split.index} (${basename(first.path)}, bytes ${first.start}-${first.end}${others})`;
 }
 
 /**

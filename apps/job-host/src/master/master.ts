@@ -294,8 +294,13 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       where: { job: job.id, worker: worker.pseudonym, state: "running" },
     });
     if (running >= worker.slots) return undefined;
-    const task = await pickTask(this.db, this.settings, job.id, job.maps, worker.pseudonym);
+    const task = await pickTask(this.db, this.settings, job, worker.pseudonym);
     if (!task) return undefined;
+    if ("fail" in task) {
+      // The exposure cap cannot be kept: the job ends rather than run on a broken promise.
+      await this.fail(job.id, task.fail);
+      return { state: "done", reason: "the job failed" };
+    }
     const assignment = await assignAttempt(
       this.db,
       this.options.authority,
