@@ -73,6 +73,7 @@ describe("tormr CLI", () => {
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/Map input records/);
     expect(readdirSync(join(ws.dir, "out")).sort()).toEqual([
+      "_PROVENANCE.json",
       "_SUCCESS",
       "part-00000",
       "part-00001",
