@@ -8,7 +8,7 @@ import { parseRunArgs, parseStreamingArgs } from "../src/cli/hadoop-args.ts";
 import { localPath } from "../src/cli/local-path.ts";
 import { UsageError } from "../src/cli/usage-error.ts";
 
-const NOW = new Date(2025, 0, 2, 3, 4, 5);
+const NOW = new Date(Date.UTC(2025, 0, 2, 3, 4, 5));
 const options = { cwd: "/home/me/work", now: NOW, random: () => 0.0042 };
 
 function streamingSpec(argv: string[]) {
@@ -22,6 +22,18 @@ describe("makeJobId", () => {
     expect(makeJobId(NOW, () => 0.0042)).toBe("job_202501020304_0042");
     expect(makeJobId(NOW, () => 0)).toBe("job_202501020304_0000");
     expect(makeJobId(NOW, () => 0.99999)).toBe("job_202501020304_9999");
+  });
+
+  it("tells nothing of the requester's time zone: the time is UTC", () => {
+    const before = process.env.TZ;
+    try {
+      for (const tz of ["America/Los_Angeles", "Asia/Kolkata", "UTC"]) {
+        process.env.TZ = tz;
+        expect(makeJobId(NOW, () => 0)).toBe("job_202501020304_0000");
+      }
+    } finally {
+      process.env.TZ = before;
+    }
   });
 
   it("matches the job spec's id rule", () => {
