@@ -34,7 +34,7 @@ test("a streaming word count: two inputs and the scripts uploaded, 3 local worke
     mapper: "python3 wc_mapper.py",
     reducer: "python3 wc_reducer.py",
     reduces: 2,
-    conf: "mapreduce.input.fileinputformat.split.maxsize=8192",
+    conf: "mapreduce.input.fileinputformat.split.maxsize=8192\ntormr.exposure.cap=75%",
     workers: 3,
   });
   await expect(page.locator("h1")).toHaveText(id);
@@ -51,6 +51,7 @@ test("a streaming word count: two inputs and the scripts uploaded, 3 local worke
     expect(["succeeded", "killed"]).toContain(state);
   }
   await expect(page.getByTestId("results")).toContainText("part-00000");
+  await expect(page.getByTestId("exposure-reached")).toContainText(/reached: [\d.]+% \(cap 75%\)/);
   await screenshot(page, "console-job-finished");
   const parts = [await download(page, "part-00000"), await download(page, "part-00001")];
   expect(sortedLines(parts.join(""))).toEqual(wordCountOracle(inputs));

@@ -91,6 +91,78 @@ describe("the new-job form", () => {
     expect(!refused.ok && refused.errors.pipeline).toMatch(/egress/);
   });
 
+  it("sets the exposure cap and collusion k from their fields, and says what is wrong beside them", () => {
+    const streaming = { kind: "streaming", mapper: "cat", reducer: "cat", reduces: "4" };
+    expect(build({ ...streaming, cap: " 25 ", collusion: "2" })).toMatchObject({
+      ok: true,
+      spec: { conf: { "tormr.exposure.cap": "25%", "tormr.exposure.collusion": "2" } },
+    });
+    const half = build({ ...streaming, cap: ".5" });
+    expect(half.ok && half.spec.conf).toEqual({ "tormr.exposure.cap": "0.5%" });
+    const none = build({ ...streaming, cap: "", collusion: "" });
+    expect(none.ok && none.spec.conf).toEqual({});
+    for (const cap of ["0", "101", "abc", "-5", "25%"]) {
+      expect(jobFormSchema.safeParse({ ...streaming, cap }).error?.issues[0]).toMatchObject({
+        path: ["cap"],
+        message: "expected a percentage above 0 and at most 100, e.g. 25",
+      });
+    }
+    for (const collusion of ["0", "33", "1.5", "two"]) {
+      expect(jobFormSchema.safeParse({ ...streaming, collusion }).error?.issues[0]).toMatchObject({
+        path: ["collusion"],
+        message: "expected a whole number from 1 to 32",
+      });
+    }
+    expect(build({ ...streaming, collusion: "3" })).toEqual({
+      ok: false,
+      warnings: [],
+      errors: {
+        collusion:
+          "set an exposure cap too: collusion 3 bounds what 3 workers see together under it",
+      },
+    });
+    expect(
+      build({ ...streaming, cap: "25", conf: "tormr.exposure.cap=10%", collusion: "2" }),
+    ).toMatchObject({
+      ok: false,
+      errors: {
+        cap: "the cap is also set under Settings (-D tormr.exposure.cap): set it in one place",
+      },
+    });
+    // The cap may come from the Settings lines alone, with k from its field.
+    const fromConf = build({ ...streaming, conf: "tormr.exposure.cap=0.2", collusion: "2" });
+    expect(fromConf.ok && fromConf.spec.conf).toEqual({
+      "tormr.exposure.cap": "0.2",
+      "tormr.exposure.collusion": "2",
+    });
+    // A bad cap typed under Settings is the engine's to refuse, beside the Settings.
+    expect(build({ ...streaming, conf: "tormr.exposure.cap=0" })).toMatchObject({
+      ok: false,
+      errors: { conf: expect.stringMatching(/^-D tormr\.exposure\.cap=0: expected a share/) },
+    });
+  });
+
+  it("puts the job host's refusals of a cap beside the field to change", () => {
+    expect(
+      fieldOfEngineError(
+        "ERR_BAD_CONF",
+        "a cluster of 3 workers cannot keep to the exposure cap of 10%: …; the smallest cluster that can is 10 workers",
+      ),
+    ).toBe("workers");
+    expect(
+      fieldOfEngineError(
+        "ERR_BAD_CONF",
+        "-numReduceTasks 2 cannot keep to the exposure cap of 25%: …; use at least 4 reducers",
+      ),
+    ).toBe("reduces");
+    expect(
+      fieldOfEngineError(
+        "ERR_BAD_CONF",
+        "split 0 (a.txt, bytes 0-3) holds 3 of 3 input records (100%), over the exposure cap of 25%: …",
+      ),
+    ).toBe("conf");
+  });
+
   it("puts the engine's refusals beside the field they are about", () => {
     expect(fieldOfEngineError("ERR_NOT_EXECUTABLE", "mapper './m.py' (/x) is not executable")).toBe(
       "mapper",

@@ -1,7 +1,12 @@
 // The new-job form's fields, checked, and turned into the engine's JobSpec with the uploaded files' paths on the job host.
 import { join } from "node:path";
 import { MapReduceError } from "@tormr/mapreduce/errors";
-import { type JobSpec, parseJobSpec } from "@tormr/mapreduce/job-spec";
+import {
+  EXPOSURE_CAP_KEY,
+  EXPOSURE_COLLUSION_KEY,
+  type JobSpec,
+  parseJobSpec,
+} from "@tormr/mapreduce/job-spec";
 import { z } from "zod";
 import type { DraftUpload } from "./drafts.ts";
 import { mapPachydermSpec } from "./pachyderm.ts";
@@ -20,6 +25,20 @@ const whole = (min: number, max: number) =>
         .max(max, `expected a whole number from ${min} to ${max}`),
     );
 
+const PERCENTAGE = "expected a percentage above 0 and at most 100, e.g. 25";
+/** Empty (no cap), or a percentage in (0, 100]. */
+const percentage = z
+  .string()
+  .trim()
+  .refine((v) => v === "" || (/^(?:\d+(?:\.\d+)?|\.\d+)$/.test(v) && Number(v) > 0), PERCENTAGE)
+  .refine((v) => v === "" || Number(v) <= 100, PERCENTAGE);
+const COLLUSION = "expected a whole number from 1 to 32";
+/** Empty (each worker alone), or k from 1 to 32. */
+const collusion = z
+  .string()
+  .trim()
+  .refine((v) => v === "" || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 32), COLLUSION);
+
 export const jobFormSchema = z.object({
   kind: z.enum(["streaming", "js", "pachyderm"], "choose the job's kind"),
   mapper: text(4096).default(""),
@@ -30,6 +49,10 @@ export const jobFormSchema = z.object({
   cmdenv: text(65_536).default(""),
   pipeline: text(262_144).default(""),
   workers: whole(1, 32).default(3),
+  /** Exposure cap (%): no worker may see more of the input records (`tormr.exposure.cap`). */
+  cap: percentage.default(""),
+  /** Collusion k: the cap also bounds any k workers together (`tormr.exposure.collusion`). */
+  collusion: collusion.default(""),
   cluster: z
     .enum(["local", "tickets", "board"], "choose where the workers come from")
     .default("local"),
@@ -71,6 +94,9 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): Record<string,
 export function fieldOfEngineError(code: string, message: string): string {
   const role = /^(mapper|combiner|reducer)\b/.exec(message)?.[1];
   if (role) return role;
+  // The job host's refusals of a cap it cannot keep name what to change.
+  if (/^a cluster of \d+ workers? cannot keep to the exposure cap/.test(message)) return "workers";
+  if (/^-numReduceTasks \d+ cannot keep to the exposure cap/.test(message)) return "reduces";
   if (code === "ERR_BAD_CONF") return "conf";
   if (code === "ERR_INPUT_EMPTY" || (code === "ERR_INPUT_MISSING" && !message.startsWith("-file")))
     return "inputs";
@@ -98,6 +124,7 @@ export function buildJob(form: JobForm, options: BuildOptions): FormResult {
   }
   const conf = keyValues("conf", form.conf, errors);
   const cmdenv = keyValues("cmdenv", form.cmdenv, errors);
+  exposureFields(form, conf, errors);
   let task: JobSpec["task"] | undefined;
   let reduces = form.reduces;
   let workers = form.workers;
@@ -159,5 +186,26 @@ export function buildJob(form: JobForm, options: BuildOptions): FormResult {
       };
     }
     throw error;
+  }
+}
+
+/** The Exposure cap (%) and Collusion k fields as their `-D` keys, each set in one place only. */
+function exposureFields(
+  form: JobForm,
+  conf: Record<string, string>,
+  errors: Record<string, string>,
+) {
+  const twice = (what: string, key: string) =>
+    `${what} is also set under Settings (-D ${key}): set it in one place`;
+  if (form.cap !== "") {
+    if (conf[EXPOSURE_CAP_KEY] !== undefined) errors.cap = twice("the cap", EXPOSURE_CAP_KEY);
+    else conf[EXPOSURE_CAP_KEY] = `${form.cap.startsWith(".") ? "0" : ""}${form.cap}%`;
+  }
+  if (form.collusion !== "") {
+    if (conf[EXPOSURE_COLLUSION_KEY] !== undefined) {
+      errors.collusion = twice("collusion", EXPOSURE_COLLUSION_KEY);
+    } else if (conf[EXPOSURE_CAP_KEY] === undefined && form.cap === "") {
+      errors.collusion = `set an exposure cap too: collusion ${form.collusion} bounds what ${form.collusion} workers see together under it`;
+    } else conf[EXPOSURE_COLLUSION_KEY] = form.collusion;
   }
 }

@@ -1,4 +1,4 @@
-// A finished (or running) job's report as JSON: state, timings, counters, tasks and attempts, and who saw how much of the data.
+// A finished (or running) job's report as JSON: state, timings, counters, tasks and attempts, and who saw how much of the data against its exposure cap.
 import type { AdminClient } from "@tormr/protocol/admin-client";
 
 export async function jobReport(admin: AdminClient, jobId: string) {
@@ -24,6 +24,7 @@ export async function jobReport(admin: AdminClient, jobId: string) {
       ...a,
       durationMs: a.finishedAt ? Date.parse(a.finishedAt) - Date.parse(a.startedAt) : null,
     })),
+    // With its cap, collusion k and the shares reached (one worker, and any k) on both sides.
     exposure: {
       ...exposure,
       workers: exposure.workers.map((w) => ({

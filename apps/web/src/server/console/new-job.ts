@@ -160,6 +160,8 @@ export async function submitNewJob(
       spec: built.spec,
       // Local workers and handed-out tickets need one each; a board's workers get theirs from it.
       tickets: form.data.cluster === "board" ? 0 : built.workers,
+      // The cluster size, which the job host checks an exposure cap against.
+      workers: built.workers,
     }));
   } catch (error) {
     if (!(error instanceof AdminError)) throw error;

@@ -12,6 +12,7 @@ import {
   AttemptsTable,
   ClusterCard,
   CountersCard,
+  ExposureBudget,
   FailuresCard,
   ResultsCard,
   Tiles,
@@ -93,7 +94,9 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
               mapOutputRecords: view.exposure.mapOutput.records,
               mapOutputBytes: view.exposure.mapOutput.bytes,
             }}
+            {...(view.exposure.cap !== null ? { cap: view.exposure.cap } : {})}
           />
+          <ExposureBudget view={view} />
         </div>
         <ClusterCard view={view} />
       </div>

@@ -1,4 +1,4 @@
-// The job page's cards: progress tiles, cluster, attempts, failures, counters and results.
+// The job page's cards: progress tiles, the exposure budget, cluster, attempts, failures, counters and results.
 import type { JobView } from "../../../../server/console/job-view.ts";
 import {
   bytes,
@@ -62,6 +62,43 @@ export function Tiles({ view }: { view: JobView }) {
         <span className="detail">since {time(status.createdAt)}</span>
       </div>
     </div>
+  );
+}
+
+/** A share of records as a percentage to one decimal, rounded down: never shown past what it is. */
+const percent = (fraction: number) => `${Math.floor(fraction * 1000 + 1e-9) / 10}%`;
+
+/**
+ * How near the job came to its exposure cap, by the ledger: the most one worker read of each
+ * side, and with collusion k the most any k read together.
+ */
+export function ExposureBudget({ view }: { view: JobView }) {
+  const { cap, collusion, reached } = view.exposure;
+  if (cap === null) {
+    return (
+      <p className="muted" data-testid="exposure-reached">
+        No exposure cap: a worker may be given any share of the data.
+      </p>
+    );
+  }
+  const capText = `${Number((cap * 100).toPrecision(12))}%`;
+  const sides = [
+    { label: "Input records", shares: reached.input },
+    ...(view.status.reduces.total > 0
+      ? [{ label: "Map output reduced", shares: reached.mapOutput }]
+      : []),
+  ];
+  return (
+    <ul className="budget" data-testid="exposure-reached">
+      {sides.map(({ label, shares }) => (
+        <li key={label}>
+          {label} — reached: {percent(shares.maxShare)} (cap {capText})
+          {collusion > 1
+            ? `; any ${collusion} workers together: ${percent(shares.maxUnionShare)} (cap ${capText})`
+            : null}
+        </li>
+      ))}
+    </ul>
   );
 }
 
