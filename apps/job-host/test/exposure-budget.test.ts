@@ -145,6 +145,13 @@ describe("a job under an exposure cap", () => {
     for (const [, records] of await grantedInput(spec.id)) {
       expect(records * 4).toBeLessThanOrEqual(exposure.input.records);
     }
+    // An exposure kept before caps existed gets the job's cap, and what it reached from its shares.
+    const { cap: _cap, collusion: _k, reached: _reached, ...before } = exposure;
+    await host.db.job.update({
+      where: { id: spec.id },
+      data: { exposure: JSON.stringify(before) },
+    });
+    expect(await client.exposure(spec.id)).toEqual(exposure);
   }, 120_000);
 
   it("with collusion 2, keeps any two workers together within 50% on both sides", async () => {
