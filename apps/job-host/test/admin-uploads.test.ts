@@ -159,6 +159,12 @@ describe("uploads through the admin API", () => {
       input: shape,
       mapOutput: { records: 0, bytes: 0 },
       workers: [],
+      cap: null,
+      collusion: 1,
+      reached: {
+        input: { maxShare: 0, maxUnionShare: 0 },
+        mapOutput: { maxShare: 0, maxUnionShare: 0 },
+      },
     });
 
     await joinWorkers(host, jobId, 2, state);
