@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { EXPOSURE_CAP_KEY, EXPOSURE_COLLUSION_KEY, jobSettings, parseJobSpec } from "./job-spec.ts";
+import {
+  EXPOSURE_CAP_KEY,
+  EXPOSURE_COLLUSION_KEY,
+  jobSettings,
+  parseJobSpec,
+  SHUFFLE_PADDING_KEY,
+} from "./job-spec.ts";
 
 const settings = (conf: Record<string, string>) => jobSettings({ conf });
 const cap = (value: string) => settings({ [EXPOSURE_CAP_KEY]: value }).exposureCap;
@@ -81,5 +87,40 @@ describe("tormr.exposure.cap and tormr.exposure.collusion", () => {
     expect(parseJobSpec({ ...spec, conf: { [EXPOSURE_CAP_KEY]: "10%" } }).conf).toEqual({
       [EXPOSURE_CAP_KEY]: "10%",
     });
+  });
+});
+
+describe("tormr.shuffle.padding", () => {
+  const padding = (value: string) => settings({ [SHUFFLE_PADDING_KEY]: value }).shufflePadding;
+
+  it("is off unless set", () => {
+    expect(settings({}).shufflePadding).toBe(false);
+  });
+
+  it("reads true or false as Hadoop's getBoolean does: trimmed, in any case", () => {
+    for (const value of ["true", "TRUE", "True", " true "]) expect(padding(value)).toBe(true);
+    for (const value of ["false", "FALSE", " false"]) expect(padding(value)).toBe(false);
+  });
+
+  it("refuses anything else, naming the key, the value and what is allowed", () => {
+    for (const value of ["1", "0", "yes", "on", "", "truee", "t"]) {
+      expect(() => padding(value)).toThrow(
+        `-D tormr.shuffle.padding=${value}: expected true or false, got '${value}'`,
+      );
+    }
+    expect(() => padding("yes")).toThrow(expect.objectContaining({ code: "ERR_BAD_CONF" }));
+  });
+
+  it("is checked when a spec is parsed", () => {
+    const spec = {
+      id: "job_202611250000_0001",
+      inputs: ["/in"],
+      output: "/out",
+      task: { kind: "streaming", mapper: "cat" },
+      numReduceTasks: 2,
+    };
+    expect(() => parseJobSpec({ ...spec, conf: { [SHUFFLE_PADDING_KEY]: "yes" } })).toThrow(
+      expect.objectContaining({ code: "ERR_BAD_CONF" }),
+    );
   });
 });

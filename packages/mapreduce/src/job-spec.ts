@@ -54,6 +54,11 @@ export interface JobSettings {
   exposureCap: number | null;
   /** How many colluding workers the cap also bounds together (`tormr.exposure.collusion`). */
   exposureCollusion: number;
+  /**
+   * Whether every map task pads its R partition buckets to one ciphertext size, so their sizes no
+   * longer show the key distribution (`tormr.shuffle.padding`; see protocol's bucket-padding.ts).
+   */
+  shufflePadding: boolean;
 }
 
 export const DEFAULT_SPLIT_SIZE = 32 * 1024 * 1024;
@@ -61,6 +66,7 @@ export const DEFAULT_SORT_MB = 100;
 export const DEFAULT_MAX_ATTEMPTS = 4;
 export const EXPOSURE_CAP_KEY = "tormr.exposure.cap";
 export const EXPOSURE_COLLUSION_KEY = "tormr.exposure.collusion";
+export const SHUFFLE_PADDING_KEY = "tormr.shuffle.padding";
 
 function positiveInt(conf: Record<string, string>, key: string, fallback: number): number {
   const raw = conf[key];
@@ -124,6 +130,20 @@ function exposureCollusion(conf: Record<string, string>, cap: number | null): nu
   return k;
 }
 
+/** `tormr.shuffle.padding`: true or false, read as Hadoop's `getBoolean` does (trimmed, any case). */
+function shufflePadding(conf: Record<string, string>): boolean {
+  const raw = conf[SHUFFLE_PADDING_KEY];
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  if (value !== "true" && value !== "false") {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${SHUFFLE_PADDING_KEY}=${raw}: expected true or false, got '${raw}'`,
+    );
+  }
+  return value === "true";
+}
+
 export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
   const conf = spec.conf;
   const cap = exposureCap(conf);
@@ -142,6 +162,7 @@ export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
     compression: compressionSetting(conf),
     exposureCap: cap,
     exposureCollusion: exposureCollusion(conf, cap),
+    shufflePadding: shufflePadding(conf),
   };
 }
 
