@@ -145,6 +145,13 @@ describe("retention", () => {
     const alone = uploaded(job("alone"));
     for (const spec of [first, again, alone]) {
       await host.master.createJob(spec);
+      // Cancelled once its splits are sealed: nothing of the job is still being written when the
+      // test's folder goes.
+      for (let i = 0; i < 200; i++) {
+        const { state: now } = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+        if (now !== "preparing") break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await host.master.cancel(spec.id);
     }
     await host.db.job.updateMany({
