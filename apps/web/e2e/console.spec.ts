@@ -218,7 +218,20 @@ test("who may use the console: its secret, its Host, its origin; nothing of the 
   const signedIn = await playwright.request.newContext({
     storageState: process.env.CONSOLE_STATE as string,
   });
-  expect((await signedIn.get(`${consoleUrl()}/console`)).status()).toBe(200);
+  const ok = await signedIn.get(`${consoleUrl()}/console`);
+  expect(ok.status()).toBe(200);
+  // The console's pages carry the board's strict headers: its own scripts only, never framed.
+  expect(ok.headers()["content-security-policy"]).toMatch(
+    /default-src 'self'.*frame-ancestors 'none'/,
+  );
+  expect(ok.headers()["content-security-policy"]).toMatch(
+    /script-src 'self' 'nonce-[^']+' 'strict-dynamic'/,
+  );
+  expect(ok.headers()).toMatchObject({
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+  });
+  expect(ok.headers()["set-cookie"]).toBeUndefined();
   const rebound = await signedIn.get(`${consoleUrl()}/console`, {
     headers: { host: `attacker.example:${new URL(consoleUrl()).port}` },
   });
