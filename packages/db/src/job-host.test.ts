@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -274,4 +274,18 @@ describe("openJobHostDb on a database from before the master's migration", () =>
     },
     SLOW,
   );
+});
+
+describe("the job host's schema", () => {
+  it("has no column that could hold an IP address", async () => {
+    const schema = await readFile(
+      join(import.meta.dirname, "..", "..", "..", "prisma", "job-host", "schema.prisma"),
+      "utf8",
+    );
+    const columns = [...schema.matchAll(/^\s{2}(\w+)\s+\w+/gm)].map((m) => m[1] ?? "");
+    expect(columns.length).toBeGreaterThan(50);
+    expect(
+      columns.filter((c) => /^ip|ip$|[a-z]Ip|addr|remote|forwarded|^host(?!Hash)/.test(c)),
+    ).toEqual([]);
+  });
 });
