@@ -82,6 +82,18 @@ const STREAMING_LOCAL = "TorMR streaming, 2 workers, sealed";
 const STREAMING_ARGS =
   "-mapper mapper.py -reducer reducer.py -file examples/wordcount/mapper.py " +
   "-file examples/wordcount/reducer.py -numReduceTasks 2 --workers 2";
+const DISTRIBUTED_BWRAP = "TorMR streaming, job host + 2 workers, bwrap";
+/**
+ * What #8's modes cost, each as a ratio to the plain distributed run (VC3 reports 4.5-8% for its
+ * integrity modes, M2R 17-130% for oblivious shuffling): every task twice on distinct workers; map
+ * outputs padded to equal partition sizes; an exposure cap of 50% per worker (2 workers: the
+ * tightest that can be met).
+ */
+const INTEGRITY_MODES: readonly (readonly [string, string])[] = [
+  ["replication 2", "-D tormr.replication=2"],
+  ["shuffle padding", "-D tormr.shuffle.padding=true"],
+  ["exposure cap 50%", "-D tormr.exposure.cap=50%"],
+];
 /** Sealing may add at most 10% to a job's time: the sealed run keeps 1/1.1 of the plain one's speed. */
 const SEALING_TARGET = 1 / 1.1;
 const RUNS: Run[] = [
@@ -147,12 +159,23 @@ const RUNS: Run[] = [
       ...(sandbox === "docker" ? { needsDocker: true } : {}),
     }),
   ),
+  // The integrity and privacy modes (#8), each against the same distributed bwrap run.
+  ...INTEGRITY_MODES.map(
+    ([label, flags]): Run => ({
+      name: `${DISTRIBUTED_BWRAP}, ${label}`,
+      command: process.execPath,
+      args: tormr(`streaming ${flags}`, `${STREAMING_ARGS} --sandbox bwrap`),
+      cwd: REPO,
+      baseline: { name: DISTRIBUTED_BWRAP, target: 0 },
+      needsCli: true,
+    }),
+  ),
 ];
 
 type Result = { run: Run; measured?: Measurement; skipped?: string; check?: string; mbps?: number };
 
 function row(cells: string[]): string {
-  const widths = [46, 8, 7, 8, 8, 34, 0];
+  const widths = [60, 8, 7, 8, 8, 34, 0];
   return cells
     .map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
     .join("  ");
