@@ -4,6 +4,7 @@ import {
   EXPOSURE_COLLUSION_KEY,
   jobSettings,
   parseJobSpec,
+  REPLICATION_KEY,
   SHUFFLE_PADDING_KEY,
 } from "./job-spec.ts";
 
@@ -122,5 +123,28 @@ describe("tormr.shuffle.padding", () => {
     expect(() => parseJobSpec({ ...spec, conf: { [SHUFFLE_PADDING_KEY]: "yes" } })).toThrow(
       expect.objectContaining({ code: "ERR_BAD_CONF" }),
     );
+  });
+});
+
+describe("tormr.replication", () => {
+  const replicas = (value: string) => settings({ [REPLICATION_KEY]: value }).replication;
+
+  it("is 1 (no replicas) unless set", () => {
+    expect(settings({}).replication).toBe(1);
+  });
+
+  it("reads a whole number from 1 to 5, trimmed", () => {
+    expect(replicas("1")).toBe(1);
+    expect(replicas(" 2 ")).toBe(2);
+    expect(replicas("5")).toBe(5);
+  });
+
+  it("refuses anything else, naming the key, the value and what is allowed", () => {
+    for (const value of ["0", "6", "-1", "2.5", "two", "", "1e1"]) {
+      expect(() => replicas(value)).toThrow(
+        `-D tormr.replication=${value}: expected a whole number of replicas from 1 to 5, got '${value}'`,
+      );
+    }
+    expect(() => replicas("9")).toThrow(expect.objectContaining({ code: "ERR_BAD_CONF" }));
   });
 });

@@ -59,6 +59,11 @@ export interface JobSettings {
    * longer show the key distribution (`tormr.shuffle.padding`; see protocol's bucket-padding.ts).
    */
   shufflePadding: boolean;
+  /**
+   * How many distinct workers run each task (`tormr.replication`, 1 to 5): with 2 or more, a task
+   * commits only when that many results agree on their output's plaintext digests.
+   */
+  replication: number;
 }
 
 export const DEFAULT_SPLIT_SIZE = 32 * 1024 * 1024;
@@ -67,6 +72,9 @@ export const DEFAULT_MAX_ATTEMPTS = 4;
 export const EXPOSURE_CAP_KEY = "tormr.exposure.cap";
 export const EXPOSURE_COLLUSION_KEY = "tormr.exposure.collusion";
 export const SHUFFLE_PADDING_KEY = "tormr.shuffle.padding";
+export const REPLICATION_KEY = "tormr.replication";
+/** The most replicas a task may have: each one is a whole extra run of the job. */
+export const MAX_REPLICATION = 5;
 
 function positiveInt(conf: Record<string, string>, key: string, fallback: number): number {
   const raw = conf[key];
@@ -144,6 +152,20 @@ function shufflePadding(conf: Record<string, string>): boolean {
   return value === "true";
 }
 
+/** `tormr.replication`: r, a whole number from 1 (no replicas, the default) to 5. */
+function replication(conf: Record<string, string>): number {
+  const raw = conf[REPLICATION_KEY];
+  if (raw === undefined) return 1;
+  const text = raw.trim();
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > MAX_REPLICATION) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${REPLICATION_KEY}=${raw}: expected a whole number of replicas from 1 to ${MAX_REPLICATION}, got '${raw}'`,
+    );
+  }
+  return Number(text);
+}
+
 export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
   const conf = spec.conf;
   const cap = exposureCap(conf);
@@ -163,6 +185,7 @@ export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
     exposureCap: cap,
     exposureCollusion: exposureCollusion(conf, cap),
     shufflePadding: shufflePadding(conf),
+    replication: replication(conf),
   };
 }
 
