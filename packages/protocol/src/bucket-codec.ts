@@ -50,7 +50,9 @@ export type CodecErrorCode =
   /** The plaintext is longer than the bucket's declared length (maybe a decompression bomb). */
   | "ERR_CODEC_TOO_LONG"
   /** The plaintext ended before the bucket's declared length. */
-  | "ERR_CODEC_TOO_SHORT";
+  | "ERR_CODEC_TOO_SHORT"
+  /** A padded bucket's frame does not hold up: no header, a wrong body length, or non-zero fill. */
+  | "ERR_CODEC_PADDING";
 
 export class CodecError extends Error {
   override readonly name = "CodecError";
