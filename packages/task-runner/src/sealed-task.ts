@@ -1,20 +1,16 @@
-// A worker's side of a sealed task: fetch, open and decompress its input buckets, run the engine, compress, seal and store its outputs.
+// A worker's side of a sealed task: fetch, open, unpad and decompress its input buckets, run the engine, and store its outputs.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import type { Agent } from "node:http";
 import { join } from "node:path";
 import { type Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { newBucketKey, open, seal, sealedLength } from "@tormr/crypto/bucket-seal";
-import {
-  unwrapKey,
-  wrapKey,
-  wrappedKeyFromString,
-  wrappedKeyToString,
-} from "@tormr/crypto/key-wrap";
+import { open } from "@tormr/crypto/bucket-seal";
+import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
 import type { RawKeyPair } from "@tormr/crypto/keys";
-import type { PartitionFile } from "@tormr/mapreduce/collector";
+import { Counters } from "@tormr/mapreduce/counters";
+import { jobSettings } from "@tormr/mapreduce/job-spec";
 import { type MapTaskOptions, type MapTaskResult, runMapTask } from "@tormr/mapreduce/map-task";
 import {
   type ReduceTaskOptions,
@@ -22,15 +18,12 @@ import {
   runReduceTask,
 } from "@tormr/mapreduce/reduce-task";
 import type { RunSegment } from "@tormr/mapreduce/run-reader";
-import {
-  type BucketCodec,
-  compressStream,
-  decompressStream,
-  NO_COMPRESSION,
-} from "@tormr/protocol/bucket-codec";
+import { decompressStream } from "@tormr/protocol/bucket-codec";
+import { unpadStream } from "@tormr/protocol/bucket-padding";
 import { type ByteMeter, StoreClient } from "@tormr/protocol/store-client";
 import type { BucketInput, SealedOutput, TaskExchange } from "@tormr/protocol/task-exchange";
 import type { ReadBucket } from "@tormr/protocol/worker-api";
+import { codecOf, SHUFFLE_PADDING_BYTES, storeOutputs, TORMR_GROUP } from "./sealed-output.ts";
 import { through } from "./through.ts";
 
 /** The worker's own keys: Ed25519 signs its store requests, X25519 unwraps the keys it is given. */
@@ -61,11 +54,6 @@ function clientFor(
   });
 }
 
-/** The job's codec: a job host from before compression sends none. */
-function codecOf(exchange: TaskExchange): BucketCodec {
-  return exchange.compression ?? NO_COMPRESSION;
-}
-
 /** The SHA-256 of each input's ciphertext, by bucket id, as the task downloaded it. */
 type ReadDigests = Map<string, string>;
 
@@ -85,9 +73,11 @@ function sha256Tap(done: (digest: string) => void): Transform {
 }
 
 /**
- * A bucket's plaintext, opened and decompressed as it downloads. A tampered bucket fails the
- * stream, and so does one that opens to another length than the job host has on record. The
- * ciphertext's SHA-256 lands in `read` once all of it has passed: what the worker signs it read.
+ * A bucket's plaintext, opened, unpadded (a map-output partition of a job that pads its shuffle)
+ * and decompressed as it downloads. A tampered bucket fails the stream, and so does one that
+ * opens to another length than the job host has on record, or, when `padded`, one whose padding
+ * frame does not hold up. The ciphertext's SHA-256 lands in `read` once all of it has passed:
+ * what the worker signs it read.
  */
 function openedDownload(
   client: StoreClient,
@@ -95,6 +85,7 @@ function openedDownload(
   input: BucketInput,
   identity: WorkerIdentity,
   read: ReadDigests,
+  padded = false,
 ): Readable {
   const key = unwrapKey(wrappedKeyFromString(input.key), input.id, identity.wrapping);
   const sealed = through(
@@ -102,55 +93,12 @@ function openedDownload(
     sha256Tap((digest) => read.set(input.id, digest)),
   );
   const opened = through(sealed, open(key, input.id));
+  const body = padded ? through(opened, unpadStream({ label: `bucket ${input.id}` })) : opened;
   const decompress = decompressStream(codecOf(exchange), {
     ...(input.bytes !== undefined ? { plainBytes: input.bytes } : {}),
     label: `bucket ${input.id}`,
   });
-  return through(opened, decompress);
-}
-
-/**
- * The file as it goes under the seal: compressed into a file beside it, so that the sealed length
- * is known before the upload (the store refuses an oversized bucket before any byte is sent).
- */
-async function packed(codec: BucketCodec, path: string, plainBytes: number): Promise<string> {
-  if (codec.codec === "none") return path;
-  const out = `${path}.${codec.codec}`;
-  await pipeline(
-    createReadStream(path, { highWaterMark: 256 * 1024 }),
-    compressStream(codec, { sizeHint: plainBytes }),
-    createWriteStream(out),
-  );
-  return out;
-}
-
-/**
- * Compresses and seals a local file under a fresh key into bucket `id`, and wraps the key to the
- * job host. The output reports the file's plaintext records and bytes, not the stored size.
- */
-async function sealAndStore(
-  client: StoreClient,
-  exchange: TaskExchange,
-  id: string,
-  file: Pick<PartitionFile, "path" | "records" | "bytes">,
-): Promise<SealedOutput> {
-  const key = newBucketKey();
-  const body = await packed(codecOf(exchange), file.path, file.bytes);
-  const upload = async () => {
-    const length = sealedLength((await stat(body)).size, undefined, id);
-    const sealed = through(createReadStream(body, { highWaterMark: 256 * 1024 }), seal(key, id));
-    return client.put(exchange.grant, id, sealed, { records: file.records, length });
-  };
-  const info = await upload().finally(() => rm(body, { force: true }));
-  await rm(file.path, { force: true });
-  const host = Buffer.from(exchange.hostWrappingKey, "base64url");
-  return {
-    id,
-    key: wrappedKeyToString(wrapKey(key, id, host)),
-    records: file.records,
-    bytes: file.bytes,
-    digest: info.digest,
-  };
+  return through(body, decompress);
 }
 
 /**
@@ -199,13 +147,22 @@ export async function runSealedMap(
       return openedDownload(client, exchange, input, identity, digests);
     },
   });
-  const sealed: SealedOutput[] = [];
-  for (const [i, output] of result.outputs.entries()) {
+  const outputs = result.outputs.map((file, i) => {
     const id = exchange.outputIds[i];
     if (!id) throw new Error(`the grant has no output bucket for partition ${i}`);
-    sealed.push(await sealAndStore(client, exchange, id, output));
+    return { id, file };
+  });
+  // A map-only job's output is its part file, which only the job host reads: nothing to pad.
+  const pad = jobSettings(options.job).shufflePadding && options.job.numReduceTasks > 0;
+  const { sealed, paddingBytes } = await storeOutputs(client, exchange, outputs, { pad });
+  let counters = result.counters;
+  if (paddingBytes !== undefined) {
+    const merged = new Counters();
+    merged.merge(counters);
+    merged.increment(TORMR_GROUP, SHUFFLE_PADDING_BYTES, paddingBytes);
+    counters = merged.toJSON();
   }
-  return { ...result, sealed, read: await readBuckets(client, exchange, digests) };
+  return { ...result, counters, sealed, read: await readBuckets(client, exchange, digests) };
 }
 
 export async function runSealedReduce(
@@ -216,6 +173,7 @@ export async function runSealedReduce(
 ): Promise<SealedResult<ReduceTaskResult>> {
   const client = clientFor(exchange, identity, access);
   const digests: ReadDigests = new Map();
+  const padded = jobSettings(options.job).shufflePadding;
   // The merge reads its runs by byte range, so each opened partition lands in the task's folder first.
   await mkdir(options.taskDir, { recursive: true });
   const segments: RunSegment[] = new Array(exchange.inputs.length);
@@ -225,7 +183,7 @@ export async function runSealedReduce(
       const path = join(options.taskDir, `in-${i}`);
       const input = exchange.inputs[i] as BucketInput;
       await pipeline(
-        openedDownload(client, exchange, input, identity, digests),
+        openedDownload(client, exchange, input, identity, digests, padded),
         createWriteStream(path),
       );
       segments[i] = { path, offset: 0, length: (await stat(path)).size };
@@ -236,10 +194,7 @@ export async function runSealedReduce(
   await Promise.all(segments.map(({ path }) => rm(path, { force: true })));
   const id = exchange.outputIds[0];
   if (!id) throw new Error("the grant has no output bucket");
-  const output = await sealAndStore(client, exchange, id, {
-    path: result.outputPath,
-    records: result.records,
-    bytes: result.bytes,
-  });
-  return { ...result, sealed: [output], read: await readBuckets(client, exchange, digests) };
+  const file = { path: result.outputPath, records: result.records, bytes: result.bytes };
+  const { sealed } = await storeOutputs(client, exchange, [{ id, file }], { pad: false });
+  return { ...result, sealed, read: await readBuckets(client, exchange, digests) };
 }
