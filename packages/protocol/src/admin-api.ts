@@ -53,6 +53,30 @@ export type PhaseCounts = z.infer<typeof phaseCountsSchema>;
 /** Counters grouped as Hadoop groups them: group → name → value. */
 export const counterRecordSchema = z.record(z.string(), z.record(z.string(), z.number()));
 
+/** A replica whose output differed from the r that agreed: its result was discarded. */
+export const outvotedSchema = z.object({
+  task: z.string(),
+  attempt: count,
+  worker: z.string(),
+  reason: z.string(),
+  /** Whether the job's board was told (`request.report`, reason replica-mismatch). */
+  reported: z.boolean(),
+});
+export type Outvoted = z.infer<typeof outvotedSchema>;
+
+/**
+ * A job's replication: `replication` results must agree (on each output's plaintext SHA-256) for
+ * a task to commit. `replicas` counts the results compared, `mismatches` the tasks where some
+ * result disagreed, and `outvoted` lists each discarded result with its worker.
+ */
+export const integritySchema = z.object({
+  replication: z.number().int().min(1),
+  replicas: count,
+  mismatches: count,
+  outvoted: z.array(outvotedSchema),
+});
+export type Integrity = z.infer<typeof integritySchema>;
+
 /** `GET /admin/jobs/<id>`, and what `POST …/cancel` answers. */
 export const jobStatusSchema = z.object({
   id: z.string(),
@@ -70,6 +94,8 @@ export const jobStatusSchema = z.object({
   finishedAt: instant.nullable(),
   /** The latest `reporter:status:` line of a running attempt. */
   status: z.string().optional(),
+  /** Replication (`tormr.replication`): what the replicas agreed on, and who was outvoted. */
+  integrity: integritySchema.optional(),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
@@ -79,7 +105,11 @@ export const attemptRecordSchema = z.object({
   task: z.string(),
   number: count,
   worker: z.string(),
-  /** running | succeeded | failed | lost | killed | returned */
+  /**
+   * running | succeeded | failed | lost | killed | returned; with replication also `agreed` (a
+   * result that matched the committed one), `held` (verified, waiting for replicas to agree) and
+   * `outvoted` (its output differed from the replicas that agreed).
+   */
   state: z.string(),
   speculative: z.boolean(),
   sandbox: z.string().nullable(),
@@ -119,6 +149,8 @@ export const ticketsRequestSchema = z.union([
           z.object({
             hash: z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hex digest"),
             clientAuthKey,
+            /** The member's coarse registration epoch on its board: replicas spread across epochs. */
+            epoch: z.number().int().nonnegative().optional(),
           }),
         )
         .min(1)

@@ -146,15 +146,24 @@ export async function followBoardRequest(options: BoardLinkOptions): Promise<voi
   const job = saved.job;
   const reported = new Set<string>();
   const acknowledged = new Set<string>();
+  /** Every ticket hash the board seated for this request: only those are the board's to hear of. */
+  const seats = new Set<string>();
   for (;;) {
     const state = (await host.db.job.findUnique({ where: { id: job }, select: { state: true } }))
       ?.state;
     if (state === undefined) throw new Error(`job ${job} is not on this job host`);
+    // Outvoted replicas are reported before anything else, the job's last ones included.
+    await reportOutvoted(host, job, seats, client, token, options);
     if (OVER.includes(state)) break;
     const members = await retrying(() => client.cluster(token), "read the cluster", options);
+    for (const m of members) seats.add(m.ticketHash);
     const added = await host.master.admitTicketHashes(
       job,
-      members.map((m) => ({ hash: m.ticketHash, clientAuthKey: m.keys.clientAuth })),
+      members.map((m) => ({
+        hash: m.ticketHash,
+        clientAuthKey: m.keys.clientAuth,
+        epoch: m.epoch,
+      })),
     );
     // The board hands a seat to its worker only once its key is in the published onion: a worker
     // arriving earlier would be refused, and its tor would keep the descriptor it cannot read.
@@ -261,6 +270,52 @@ async function lostTickets(host: JobHost, job: string, hashes: string[]): Promis
   return tickets
     .filter((t) => (t.usedBy ? gone.has(t.usedBy) : t.createdAt < neverCame))
     .map((t) => t.hash);
+}
+
+/**
+ * Tells the board about the workers whose results replicas outvoted (`request.report`, reason
+ * replica-mismatch), each once: its ticket's hash names it, as the board knows it. The board
+ * lowers each one's standing once for this request, and matches lower standing last.
+ */
+async function reportOutvoted(
+  host: JobHost,
+  job: string,
+  seats: ReadonlySet<string>,
+  client: BoardClient,
+  token: string,
+  options: Pick<BoardLinkOptions, "signal" | "say">,
+): Promise<void> {
+  const outvoted = await host.db.attempt.findMany({
+    where: { job, state: "outvoted" },
+    select: { worker: true },
+  });
+  if (outvoted.length === 0) return;
+  const workers = await host.db.worker.findMany({
+    where: { job, pseudonym: { in: outvoted.map((a) => a.worker) }, reportedAt: null },
+    select: { pseudonym: true },
+  });
+  const tickets = await host.db.joinTicket.findMany({
+    where: { job, hash: { in: [...seats] }, usedBy: { in: workers.map((w) => w.pseudonym) } },
+    select: { hash: true, usedBy: true },
+  });
+  if (tickets.length === 0) return;
+  await retrying(
+    () =>
+      client.report(
+        token,
+        tickets.map((t) => t.hash),
+        "replica-mismatch",
+      ),
+    "report outvoted workers",
+    options,
+  );
+  await host.db.worker.updateMany({
+    where: { job, pseudonym: { in: tickets.flatMap((t) => (t.usedBy ? [t.usedBy] : [])) } },
+    data: { reportedAt: new Date() },
+  });
+  options.say(
+    `reported ${tickets.length} outvoted worker${tickets.length === 1 ? "" : "s"} to the board (replica-mismatch)`,
+  );
 }
 
 /** Calls the board, riding out its being unreachable for a while (Tor circuits fail); its refusals are final. */

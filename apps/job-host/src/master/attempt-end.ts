@@ -1,9 +1,21 @@
-// How an attempt ends: a success is checked and committed (first wins), anything else re-queues its task and counts against it.
+// How an attempt ends: a success is checked and committed (first wins, or under replication the first r that agree), anything else re-queues its task and counts against it.
 import { wrapKey, wrappedKeyToString } from "@tormr/crypto/key-wrap";
 import type { JobHostDb } from "@tormr/db/job-host";
+import type { CounterRecord } from "@tormr/mapreduce/counters";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
+import { parseResultStatement } from "@tormr/protocol/worker-api";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { storedCompression } from "./job-compression.ts";
 import { MasterError } from "./master-error.ts";
+import {
+  maxResults,
+  outputIdsOf,
+  outvotedReason,
+  type ReplicaDigests,
+  type ReplicaResult,
+  replicaStanding,
+  replicationOf,
+} from "./replication.ts";
 import { type SignedResult, type SucceededResult, verifyResult } from "./result-signature.ts";
 import type { MasterSettings } from "./settings.ts";
 import {
@@ -26,6 +38,8 @@ export interface AttemptContext {
   fail: (jobId: string, error: string) => Promise<void>;
   /** Finishes the job if every task is committed. */
   maybeFinish: (jobId: string) => Promise<void>;
+  /** The plaintext digests replicas are compared on. */
+  digests: ReplicaDigests;
 }
 
 async function jobRow(db: JobHostDb, jobId: string) {
@@ -67,11 +81,25 @@ export async function commitAttempt(
     await endAttempt(ctx, attempt, "failed", error.message);
     throw new MasterError("ERR_BAD_RESULT", error.message);
   }
+  if (replicationOf(job) > 1) return settleReplica(ctx, job, attempt, keys, signed);
   const winner = await ctx.store.commit(job.id, attempt.task, attempt.number);
   if (winner !== attempt.number) {
     await endAttempt(ctx, attempt, "killed", "another attempt of its task won");
     return false;
   }
+  await keepResult(ctx, attempt, keys, signed);
+  await commitWinner(ctx, job.id, attempt, scope.outputIds, counters);
+  await ctx.maybeFinish(job.id);
+  return true;
+}
+
+/** Keeps a verified result: its buckets' keys (wrapped to the job host), its signed statement. */
+async function keepResult(
+  ctx: AttemptContext,
+  attempt: { id: string },
+  keys: Map<string, HeldBucket>,
+  signed: SignedResult,
+): Promise<void> {
   let bytesWritten = 0n;
   for (const [id, { key, plainBytes }] of keys) {
     bytesWritten += BigInt(plainBytes ?? 0);
@@ -83,15 +111,6 @@ export async function commitAttempt(
       },
     });
   }
-  await ctx.db.task.update({
-    where: { job_name: { job: job.id, name: attempt.task } },
-    data: {
-      state: "committed",
-      committedAttempt: attempt.number,
-      outputs: JSON.stringify(scope.outputIds),
-      counters: JSON.stringify(counters),
-    },
-  });
   await ctx.db.attempt.update({
     where: { id: attempt.id },
     data: {
@@ -100,19 +119,151 @@ export async function commitAttempt(
       resultSignature: signed.signature,
     },
   });
+}
+
+/** Commits the task to `attempt` (its result already kept), and stops its other attempts. */
+async function commitWinner(
+  ctx: AttemptContext,
+  jobId: string,
+  attempt: { id: string; job: string; task: string; number: number; worker: string },
+  outputIds: string[],
+  counters: CounterRecord,
+): Promise<void> {
+  await ctx.db.task.update({
+    where: { job_name: { job: jobId, name: attempt.task } },
+    data: {
+      state: "committed",
+      committedAttempt: attempt.number,
+      outputs: JSON.stringify(outputIds),
+      counters: JSON.stringify(counters),
+    },
+  });
   await endAttempt(ctx, attempt, "succeeded");
   await ctx.db.worker.updateMany({
-    where: { job: job.id, pseudonym: attempt.worker },
+    where: { job: jobId, pseudonym: attempt.worker },
     data: { failureRun: 0 },
   });
   // The losers of a speculative race stop now: their grants die, their next heartbeat says cancel.
   const others = await ctx.db.attempt.findMany({
-    where: { job: job.id, task: attempt.task, state: "running" },
+    where: { job: jobId, task: attempt.task, state: "running" },
   });
   for (const other of others)
     await endAttempt(ctx, other, "killed", "another attempt of its task won");
+}
+
+/**
+ * A verified result of a replicated task: held until r results from distinct workers agree on
+ * each output's plaintext SHA-256. Then the earliest of them commits, the others that agree are
+ * `agreed`, and every other result is `outvoted`: its buckets go and its worker is named in the
+ * job's integrity report (and reported to the board by the board link).
+ * @returns whether this attempt's result is among those that agreed.
+ */
+async function settleReplica(
+  ctx: AttemptContext,
+  job: { id: string; reduces: number; spec: string },
+  attempt: { id: string; job: string; task: string; number: number; worker: string },
+  keys: Map<string, HeldBucket>,
+  signed: SignedResult,
+): Promise<boolean> {
+  const codec = storedCompression(JSON.parse(job.spec) as JobSpec);
+  await ctx.digests.measure(attempt.id, keys, codec);
+  await keepResult(ctx, attempt, keys, signed);
+  await endAttempt(ctx, attempt, "held", "verified; waiting for its replicas to agree");
+  const standing = await replicaStanding(ctx.db, ctx.digests, job, attempt.task, codec);
+  const { replication, held, results, tally: votes } = standing;
+  if (!votes.quorum) {
+    if (votes.groups > 1) {
+      ctx.log({
+        event: "replica-mismatch",
+        job: job.id,
+        task: attempt.task,
+        results: results.length,
+        groups: votes.groups,
+      });
+    }
+    if (held.length >= maxResults(replication)) {
+      await ctx.fail(
+        job.id,
+        `${attempt.task}: no ${replication} of its ${held.length} results, each from a different worker, agree on their output; too many of the job's workers disagree to trust any of them`,
+      );
+      return false;
+    }
+    await settleTaskState(ctx, job, attempt.task);
+    return false;
+  }
+  const quorum = votes.quorum;
+  const first = quorum[0] as ReplicaResult;
+  const winner = held.find((a) => a.number === first.number) as (typeof held)[number];
+  const committed = await ctx.store.commit(job.id, attempt.task, winner.number);
+  if (committed !== winner.number) {
+    throw new Error(
+      `${attempt.task} of ${job.id} was committed to attempt ${committed} outside its quorum`,
+    );
+  }
+  const counters = parseResultStatement(winner.resultStatement ?? "").counters;
+  await commitWinner(ctx, job.id, winner, outputIdsOf(job, attempt.task, winner.number), counters);
+  ctx.log({
+    event: "replica-quorum",
+    job: job.id,
+    task: attempt.task,
+    committed: winner.number,
+    agreed: quorum.map((q) => q.number),
+  });
+  for (const a of held) {
+    if (a.id === winner.id) continue;
+    const result = results.find((r) => r.number === a.number) as ReplicaResult;
+    const agreed = quorum.some((q) => q.number === a.number);
+    if (agreed) {
+      await endAttempt(ctx, a, "agreed", `matched attempt ${winner.number}, which was committed`);
+    } else {
+      const reason = outvotedReason(attempt.task, result, quorum);
+      await endAttempt(ctx, a, "outvoted", reason);
+      ctx.log({
+        event: "replica-outvoted",
+        job: job.id,
+        task: a.task,
+        attempt: a.number,
+        worker: a.worker,
+        reason,
+      });
+    }
+    // Only the committed replica's buckets are read on: the others' go now.
+    for (const id of outputIdsOf(job, a.task, a.number)) await ctx.store.removeBucket(id);
+  }
+  for (const a of held) ctx.digests.forget(a.id);
   await ctx.maybeFinish(job.id);
-  return true;
+  return quorum.some((q) => q.number === attempt.number);
+}
+
+/**
+ * A replicated task is pending while its running attempts and its largest agreeing group of
+ * results are fewer than r (the scheduler then hands out another replica), else running.
+ */
+async function settleTaskState(
+  ctx: AttemptContext,
+  job: { id: string; reduces: number; spec: string },
+  task: string,
+): Promise<void> {
+  const row = await ctx.db.task.findUniqueOrThrow({
+    where: { job_name: { job: job.id, name: task } },
+  });
+  if (row.state === "committed") return;
+  const codec = storedCompression(JSON.parse(job.spec) as JobSpec);
+  const {
+    replication,
+    running,
+    tally: votes,
+  } = await replicaStanding(ctx.db, ctx.digests, job, task, codec);
+  const state = running > 0 && running + votes.largest >= replication ? "running" : "pending";
+  if (state !== row.state) {
+    await ctx.db.task.update({ where: { job_name: { job: job.id, name: task } }, data: { state } });
+  }
+}
+
+/** Sets a task's state after one of its replicas was handed out. */
+export async function replicaAssigned(ctx: AttemptContext, jobId: string, task: string) {
+  const job = await jobRow(ctx.db, jobId);
+  if (replicationOf(job) > 1) await settleTaskState(ctx, job, task);
 }
 
 /**
@@ -129,7 +280,7 @@ export async function endAttempt(
     grantJti?: string;
     grantExp?: Date;
   },
-  state: "succeeded" | "failed" | "lost" | "killed" | "returned",
+  state: "succeeded" | "failed" | "lost" | "killed" | "returned" | "held" | "agreed" | "outvoted",
   message?: string,
 ): Promise<void> {
   const row = await ctx.db.attempt.update({
@@ -148,7 +299,8 @@ export async function endAttempt(
     worker: row.worker,
     ...(message ? { message } : {}),
   });
-  if (state === "succeeded" || state === "killed") return;
+  // A held, agreed or outvoted replica is a result, not a failure: its task's quorum decides.
+  if (["succeeded", "killed", "held", "agreed", "outvoted"].includes(state)) return;
   const stillRunning = await ctx.db.attempt.count({
     where: { job: row.job, task: row.task, state: "running" },
   });
@@ -158,7 +310,9 @@ export async function endAttempt(
       ...(state === "failed" ? { failures: { increment: 1 } } : { losses: { increment: 1 } }),
     },
   });
-  if (task.state !== "committed" && stillRunning === 0) {
+  const job = await jobRow(ctx.db, row.job);
+  if (replicationOf(job) > 1) await settleTaskState(ctx, job, row.task);
+  else if (task.state !== "committed" && stillRunning === 0) {
     await ctx.db.task.update({
       where: { job_name: { job: row.job, name: row.task } },
       data: { state: "pending" },
@@ -191,7 +345,6 @@ export async function endAttempt(
       );
       return;
     }
-    const job = await jobRow(ctx.db, row.job);
     const settings = jobSettings(JSON.parse(job.spec) as JobSpec);
     const max = task.kind === "map" ? settings.mapMaxAttempts : settings.reduceMaxAttempts;
     if (task.state !== "committed" && task.failures >= max) {

@@ -3,12 +3,14 @@ import type { JobHostDb } from "@tormr/db/job-host";
 import { Counters } from "@tormr/mapreduce/counters";
 import {
   type AttemptRecord,
+  type Integrity,
   type JobStatus,
   jobStateSchema,
   type PhaseCounts,
 } from "@tormr/protocol/admin-api";
 import type { JobProgress } from "../local/types.ts";
 import { MasterError } from "./master-error.ts";
+import { replicationOf } from "./replication.ts";
 
 // The wire types live in @tormr/protocol/admin-api; these names stay for the job host's own code.
 export type { AttemptRecord, JobStatus, PhaseCounts } from "@tormr/protocol/admin-api";
@@ -40,6 +42,7 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
     orderBy: { heartbeatAt: "desc" },
     select: { status: true },
   });
+  const replication = replicationOf(job);
   return {
     id: job.id,
     state: jobStateSchema.parse(job.state),
@@ -52,6 +55,43 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
     createdAt: job.createdAt.toISOString(),
     finishedAt: job.finishedAt?.toISOString() ?? null,
     ...(latest?.status ? { status: latest.status } : {}),
+    ...(replication > 1 ? { integrity: await jobIntegrity(db, jobId, replication) } : {}),
+  };
+}
+
+/** What a replicated job's replicas came to: results compared, tasks that disagreed, who was outvoted. */
+export async function jobIntegrity(
+  db: JobHostDb,
+  jobId: string,
+  replication: number,
+): Promise<Integrity> {
+  const replicas = await db.attempt.count({
+    where: { job: jobId, state: { in: ["held", "agreed", "succeeded", "outvoted"] } },
+  });
+  const outvoted = await db.attempt.findMany({
+    where: { job: jobId, state: "outvoted" },
+    orderBy: [{ task: "asc" }, { number: "asc" }],
+    select: { task: true, number: true, worker: true, error: true },
+  });
+  const reported = new Set(
+    (
+      await db.worker.findMany({
+        where: { job: jobId, reportedAt: { not: null } },
+        select: { pseudonym: true },
+      })
+    ).map((w) => w.pseudonym),
+  );
+  return {
+    replication,
+    replicas,
+    mismatches: new Set(outvoted.map((a) => a.task)).size,
+    outvoted: outvoted.map((a) => ({
+      task: a.task,
+      attempt: a.number,
+      worker: a.worker,
+      reason: a.error ?? "outvoted",
+      reported: reported.has(a.worker),
+    })),
   };
 }
 

@@ -35,6 +35,13 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 /** How long a worker has to sign its challenge. */
 const CHALLENGE_MS = 120_000;
 
+/** A ticket a board handed out: its hash, its worker's Tor client-authorization key and epoch. */
+export interface AdmittedTicket {
+  hash: string;
+  clientAuthKey: string;
+  epoch?: number | undefined;
+}
+
 export type WorkerRow = {
   job: string;
   pseudonym: string;
@@ -77,12 +84,10 @@ export class JoinDesk {
 
   /**
    * Tickets another party made and handed out (a board): only their SHA-256 hashes reach the job
-   * host, each with the Tor client-authorization key of the worker it was given to.
+   * host, each with the Tor client-authorization key of the worker it was given to, and the
+   * worker's coarse registration epoch on the board when it gave one.
    */
-  async registerTicketHashes(
-    jobId: string,
-    tickets: readonly { hash: string; clientAuthKey: string }[],
-  ): Promise<number> {
+  async registerTicketHashes(jobId: string, tickets: readonly AdmittedTicket[]): Promise<number> {
     for (const ticket of tickets) {
       if (!/^[0-9a-f]{64}$/.test(ticket.hash)) {
         throw new MasterError(
@@ -97,7 +102,12 @@ export class JoinDesk {
     });
     const fresh = tickets.filter((t) => !known.some((k) => k.hash === t.hash));
     await this.db.joinTicket.createMany({
-      data: fresh.map((t) => ({ hash: t.hash, job: jobId, clientAuthKey: t.clientAuthKey })),
+      data: fresh.map((t) => ({
+        hash: t.hash,
+        job: jobId,
+        clientAuthKey: t.clientAuthKey,
+        epoch: t.epoch ?? null,
+      })),
     });
     return fresh.length;
   }
@@ -156,6 +166,8 @@ export class JoinDesk {
       sandbox: request.capabilities.sandbox,
       slots: request.capabilities.slots,
       memoryBytes: BigInt(request.capabilities.memoryBytes),
+      // Replicas of a task are spread across registration epochs (replication.ts).
+      epoch: ticket.epoch,
       state: "active",
       lastSeen: new Date(),
     };

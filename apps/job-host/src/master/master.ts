@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import type { JobHostDb } from "@tormr/db/job-host";
-import type { JobSpec } from "@tormr/mapreduce/job-spec";
+import { MapReduceError } from "@tormr/mapreduce/errors";
+import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import type { Split } from "@tormr/mapreduce/splits";
 import type {
   JoinRequest,
@@ -12,12 +13,13 @@ import type {
 } from "@tormr/protocol/worker-api";
 import type { BucketStore } from "../store/bucket-store.ts";
 import { assignAttempt } from "./assign.ts";
-import { type AttemptContext, commitAttempt, endAttempt } from "./attempt-end.ts";
+import { type AttemptContext, commitAttempt, endAttempt, replicaAssigned } from "./attempt-end.ts";
 import { finishJob, type JobOutcome } from "./finish-job.ts";
 import { storedCompression } from "./job-compression.ts";
 import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
-import { JoinDesk, type WorkerRow } from "./join.ts";
+import { type AdmittedTicket, JoinDesk, type WorkerRow } from "./join.ts";
 import { MasterError } from "./master-error.ts";
+import { ReplicaDigests, replicationRefusal } from "./replication.ts";
 import { expireJobs } from "./retention.ts";
 import { pickTask } from "./scheduler.ts";
 import { type MasterSettings, masterSettings } from "./settings.ts";
@@ -41,6 +43,7 @@ export interface MasterOptions {
 export class Master extends EventEmitter<{ job: [jobId: string] }> {
   readonly settings: MasterSettings;
   private readonly desk: JoinDesk;
+  private readonly digests: ReplicaDigests;
   /** Long-polls waiting for a task: woken whenever something may have become schedulable. */
   private readonly waiters = new Set<() => void>();
   /** One state change at a time: assignments and results must not interleave. */
@@ -53,6 +56,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     super();
     this.settings = masterSettings(options.settings);
     this.desk = new JoinDesk(options.db);
+    this.digests = new ReplicaDigests(options.store, options.authority.wrapping);
   }
 
   /** Opens the master on a database, and resumes every unfinished job in it. */
@@ -90,6 +94,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       log: (event) => this.log(event),
       fail: (jobId, error) => this.fail(jobId, error),
       maybeFinish: (jobId) => this.maybeFinish(jobId),
+      digests: this.digests,
     };
   }
 
@@ -102,6 +107,8 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
 
   /** Records a job and starts sealing its splits; maps become schedulable as their splits land. */
   async createJob(spec: JobSpec, options: NewJobOptions = {}): Promise<void> {
+    const refusal = replicationRefusal(jobSettings(spec).replication, options.workers);
+    if (refusal) throw new MapReduceError("ERR_BAD_CONF", refusal);
     await setUpJob(this.db, join(this.options.stateDir, "code"), spec, options);
     this.log({ event: "job-created", job: spec.id });
     void this.prepare(spec.id);
@@ -124,14 +131,12 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
 
   /**
    * Admits the workers a board chose: their tickets' hashes, each bound to the worker's Tor
-   * client-authorization key (the onion lets those keys in). Hashes already known are skipped,
-   * so a job host that asks the board twice admits nobody twice.
+   * client-authorization key (the onion lets those keys in) and, when the board gave it, the
+   * worker's registration epoch (replicas are spread across epochs). Hashes already known are
+   * skipped, so a job host that asks the board twice admits nobody twice.
    * @returns how many were new.
    */
-  async admitTicketHashes(
-    jobId: string,
-    tickets: readonly { hash: string; clientAuthKey: string }[],
-  ): Promise<number> {
+  async admitTicketHashes(jobId: string, tickets: readonly AdmittedTicket[]): Promise<number> {
     await this.jobRow(jobId);
     const added = await this.desk.registerTicketHashes(jobId, tickets);
     this.emit("job", jobId);
@@ -309,6 +314,18 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       task.name,
       task.speculative,
     );
+    await replicaAssigned(this.attemptContext, job.id, task.name);
+    if (task.sameEpoch !== undefined) {
+      // The Sybil window could not be kept: nobody of another registration epoch can take it.
+      this.log({
+        event: "replica-same-epoch",
+        job: job.id,
+        task: task.name,
+        worker: worker.pseudonym,
+        epoch: task.sameEpoch,
+        message: `${task.name}'s replicas run on workers of one registration epoch (${task.sameEpoch}): no worker of another epoch is left to take it`,
+      });
+    }
     this.log({
       event: "attempt-started",
       job: job.id,

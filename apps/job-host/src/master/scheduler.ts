@@ -1,4 +1,4 @@
-// Which task a worker gets next: pending maps once their split is sealed, reduces once every map is committed, then stragglers; under an exposure cap, only what keeps the worker within it.
+// Which task a worker gets next: pending maps once their split is sealed, reduces once every map is committed, then stragglers; under an exposure cap, only what keeps the worker within it; under replication, never a task it ran, and replicas spread across registration epochs.
 import type { JobHostDb } from "@tormr/db/job-host";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import {
@@ -9,10 +9,15 @@ import {
   strandedMessage,
   withinPace,
 } from "./exposure-budget.ts";
+import { type EpochMember, epochWindow, RESULT_STATES } from "./replication.ts";
 import type { MasterSettings } from "./settings.ts";
 
-/** What the scheduler hands a worker: a task (a straggler's copy if speculative), or the job's end. */
-export type Pick = { name: string; speculative: boolean } | { fail: string };
+/**
+ * What the scheduler hands a worker: a task (a straggler's copy if speculative; `sameEpoch` when
+ * a replica goes to a second worker of one registration epoch, nobody else being able to), or
+ * the job's end.
+ */
+export type Pick = { name: string; speculative: boolean; sameEpoch?: number } | { fail: string };
 
 /** The job row's fields the scheduler reads. */
 export interface ScheduledJob {
@@ -75,7 +80,10 @@ export async function pickTask(
   }
   const allowed = (task: string) => !budget || fitsBudget(budget, pseudonym, task);
   const paced = (task: string) => !budget || pacedBudget(budget, pseudonym, task);
-  let fitting = ready.filter((t) => allowed(t.name));
+  const replication = jobSettings(JSON.parse(job.spec) as JobSpec).replication;
+  const replicas =
+    replication > 1 ? await replicaWindow(db, settings, jobId, pseudonym) : undefined;
+  let fitting = ready.filter((t) => allowed(t.name) && replicas?.verdict(t.name) !== "refused");
   if (budget && budget.cap.collusion > 1 && !fitting.some((t) => paced(t.name))) {
     // Past its even part only for a task no other live worker could take within its own.
     const others = await liveWorkers(db, settings, jobId, pseudonym);
@@ -85,11 +93,29 @@ export async function pickTask(
   } else if (budget) fitting = fitting.filter((t) => paced(t.name));
   // A worker that failed a task gets it again only when no other task is left for it.
   const choice = fitting.find((t) => !failedHere.has(t.name)) ?? fitting[0];
-  if (choice) return { name: choice.name, speculative: false };
-  // A speculative copy is optional: it may spend no more than the worker's even part.
-  const spare = (task: string) => allowed(task) && paced(task);
-  const straggler = await pickStraggler(db, settings, jobId, pseudonym, spare);
-  if (straggler || !budget) return straggler;
+  if (choice) {
+    const sameEpoch = replicas?.verdict(choice.name) === "unavoidable" ? replicas.epoch : undefined;
+    return {
+      name: choice.name,
+      speculative: false,
+      ...(sameEpoch !== undefined ? { sameEpoch } : {}),
+    };
+  }
+  // Replicas already give a second opinion: no speculative copies beside them.
+  if (replicas) {
+    const stranded = await replicaStranded(
+      db,
+      jobId,
+      ready.map((t) => t.name),
+      replication,
+    );
+    if (stranded || !budget) return stranded ? { fail: stranded } : undefined;
+  } else {
+    // A speculative copy is optional: it may spend no more than the worker's even part.
+    const spare = (task: string) => allowed(task) && paced(task);
+    const straggler = await pickStraggler(db, settings, jobId, pseudonym, spare);
+    if (straggler || !budget) return straggler;
+  }
   const stranded = await strandedTask(
     db,
     jobId,
@@ -97,6 +123,85 @@ export async function pickTask(
     ready.map((t) => t.name),
   );
   return stranded ? { fail: stranded } : undefined;
+}
+
+/**
+ * The Sybil window for one worker of a replicated job (replication.ts's `epochWindow`): for each
+ * task, whether it may run a replica of it. Never one it ran, runs, or had outvoted.
+ */
+async function replicaWindow(
+  db: JobHostDb,
+  settings: MasterSettings,
+  jobId: string,
+  pseudonym: string,
+) {
+  const workers = await db.worker.findMany({
+    where: { job: jobId },
+    select: { pseudonym: true, epoch: true, state: true, lastSeen: true },
+  });
+  const epochOf = new Map(workers.map((w) => [w.pseudonym, w.epoch]));
+  const me = { pseudonym, epoch: epochOf.get(pseudonym) ?? null };
+  const live = new Date(Date.now() - settings.timeoutMs);
+  // Workers still to come count too: a board's tickets not yet used, while they may yet be.
+  const coming = await db.joinTicket.findMany({
+    where: {
+      job: jobId,
+      usedAt: null,
+      createdAt: { gte: new Date(Date.now() - 4 * (settings.timeoutMs + settings.pollMs)) },
+    },
+    select: { epoch: true },
+  });
+  const others = [
+    ...workers
+      .filter((w) => w.state === "active" && w.lastSeen >= live && w.pseudonym !== pseudonym)
+      .map((w) => ({ pseudonym: w.pseudonym, epoch: w.epoch })),
+    ...coming.map((t) => ({ pseudonym: null, epoch: t.epoch })),
+  ];
+  const attempts = await db.attempt.findMany({
+    where: { job: jobId, state: { in: RESULT_STATES } },
+    select: { task: true, worker: true },
+  });
+  const ran = new Map<string, EpochMember[]>();
+  for (const a of attempts) {
+    const list = ran.get(a.task) ?? [];
+    list.push({ pseudonym: a.worker, epoch: epochOf.get(a.worker) ?? null });
+    ran.set(a.task, list);
+  }
+  return {
+    epoch: me.epoch ?? undefined,
+    verdict: (task: string) => {
+      const replicas = ran.get(task) ?? [];
+      if (replicas.some((r) => r.pseudonym === pseudonym)) return "refused";
+      return epochWindow(me, replicas, others);
+    },
+  };
+}
+
+/**
+ * Why a replicated job cannot go on: a task that needs another replica, when every active worker
+ * has run it already and no join ticket is left unused. Undefined while one may still come.
+ */
+async function replicaStranded(
+  db: JobHostDb,
+  jobId: string,
+  ready: readonly string[],
+  replication: number,
+): Promise<string | undefined> {
+  if (ready.length === 0) return undefined;
+  if ((await db.joinTicket.count({ where: { job: jobId, usedAt: null } })) > 0) return undefined;
+  const active = await db.worker.findMany({
+    where: { job: jobId, state: "active" },
+    select: { pseudonym: true },
+  });
+  for (const task of ready) {
+    const ran = await db.attempt.findMany({
+      where: { job: jobId, task, state: { in: RESULT_STATES } },
+      select: { worker: true },
+    });
+    if (active.some((w) => !ran.some((r) => r.worker === w.pseudonym))) continue;
+    return `${task} needs another replica (-D tormr.replication=${replication}), but each of the ${active.length} active workers has run it and no more can join (every join ticket is used); run the job again with more workers`;
+  }
+  return undefined;
 }
 
 /** A job's exposure budget as granted so far: each side's pieces, and what each worker was given. */

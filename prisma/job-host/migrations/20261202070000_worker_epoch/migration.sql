@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "JoinTicket" ADD COLUMN "epoch" INTEGER;
+ALTER TABLE "Worker" ADD COLUMN "epoch" INTEGER;
+ALTER TABLE "Worker" ADD COLUMN "reportedAt" DATETIME;
