@@ -187,6 +187,37 @@ describe("a cheating worker among honest ones, replication 2", () => {
   });
 });
 
+describe("replication beside shuffle padding", () => {
+  it("compares the records, not the padding: honest replicas agree, a cheater is outvoted", async () => {
+    const spec = wordCount(
+      "padded",
+      { "tormr.shuffle.padding": "true", "tormr.compression": "gzip" },
+      2,
+    );
+    await host.master.createJob(spec);
+    const [ticket] = await host.master.createTickets(spec.id, 1);
+    const dir = mkdtempSync(join(state, "padded-"));
+    const [cheater] = await Promise.all([
+      runCheatingWorker({
+        jobHost: host.workerUrl,
+        ticket: ticket as string,
+        dir,
+        cheat: { seed: 99, rate: 0.5, modes: ["corrupt", "drop"] },
+      }),
+      joinWorkers(host, spec.id, 2, dir),
+    ]);
+    expect((await host.db.job.findUniqueOrThrow({ where: { id: spec.id } })).state).toBe(
+      "succeeded",
+    );
+    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+    const integrity = (await jobStatus(host.db, spec.id)).integrity;
+    expect(integrity?.outvoted.map((o) => o.task).sort()).toEqual(
+      cheater.attacks.map((a) => a.task).sort(),
+    );
+    expect(cheater.attacks.length).toBeGreaterThan(0);
+  }, 240_000);
+});
+
 describe("the Sybil window", () => {
   it("never gives a task's two replicas to the two workers of one epoch while a worker of another exists", async () => {
     const spec = wordCount("sybil-aab", {}, 2);

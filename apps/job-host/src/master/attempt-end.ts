@@ -5,10 +5,10 @@ import type { CounterRecord } from "@tormr/mapreduce/counters";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import { parseResultStatement } from "@tormr/protocol/worker-api";
 import type { BucketStore } from "../store/bucket-store.ts";
-import { storedCompression } from "./job-compression.ts";
 import { MasterError } from "./master-error.ts";
 import {
   maxResults,
+  outputFormat,
   outputIdsOf,
   outvotedReason,
   type ReplicaDigests,
@@ -165,11 +165,10 @@ async function settleReplica(
   keys: Map<string, HeldBucket>,
   signed: SignedResult,
 ): Promise<boolean> {
-  const codec = storedCompression(JSON.parse(job.spec) as JobSpec);
-  await ctx.digests.measure(attempt.id, keys, codec);
+  await ctx.digests.measure(attempt.id, keys, outputFormat(job, attempt.task));
   await keepResult(ctx, attempt, keys, signed);
   await endAttempt(ctx, attempt, "held", "verified; waiting for its replicas to agree");
-  const standing = await replicaStanding(ctx.db, ctx.digests, job, attempt.task, codec);
+  const standing = await replicaStanding(ctx.db, ctx.digests, job, attempt.task);
   const { replication, held, results, tally: votes } = standing;
   if (!votes.quorum) {
     if (votes.groups > 1) {
@@ -248,12 +247,8 @@ async function settleTaskState(
     where: { job_name: { job: job.id, name: task } },
   });
   if (row.state === "committed") return;
-  const codec = storedCompression(JSON.parse(job.spec) as JobSpec);
-  const {
-    replication,
-    running,
-    tally: votes,
-  } = await replicaStanding(ctx.db, ctx.digests, job, task, codec);
+  const standing = await replicaStanding(ctx.db, ctx.digests, job, task);
+  const { replication, running, tally: votes } = standing;
   const state = running > 0 && running + votes.largest >= replication ? "running" : "pending";
   if (state !== row.state) {
     await ctx.db.task.update({ where: { job_name: { job: job.id, name: task } }, data: { state } });

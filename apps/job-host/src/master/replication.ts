@@ -1,6 +1,6 @@
 // Replication and quorum (#8, `tormr.replication`): the rules. Each task runs on r distinct workers, spread across registration epochs, and commits once r results agree on each output's plaintext SHA-256.
 import { createHash } from "node:crypto";
-import { Writable } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { open } from "@tormr/crypto/bucket-seal";
 import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
@@ -8,7 +8,9 @@ import type { RawKeyPair } from "@tormr/crypto/keys";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { type JobSpec, jobSettings, REPLICATION_KEY } from "@tormr/mapreduce/job-spec";
 import { type BucketCodec, decompressStream } from "@tormr/protocol/bucket-codec";
+import { unpadStream } from "@tormr/protocol/bucket-padding";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { storedCompression } from "./job-compression.ts";
 import { mapScope, reduceScope } from "./task-grants.ts";
 
 /** Attempt states that hold a result of their task (or held one): a worker gets a task once. */
@@ -112,6 +114,19 @@ export function epochWindow(
 
 // 3. Plaintext digests: what replicas are compared on (ciphertexts differ, keys are fresh).
 
+/** How a task's output buckets are stored: the job's codec, and whether they are padded. */
+export interface OutputFormat {
+  codec: BucketCodec;
+  /** A map-output partition of a job that pads its shuffle (`tormr.shuffle.padding`). */
+  padded: boolean;
+}
+
+export function outputFormat(job: { spec: string; reduces: number }, task: string): OutputFormat {
+  const spec = JSON.parse(job.spec) as JobSpec;
+  const padded = task.startsWith("m") && job.reduces > 0 && jobSettings(spec).shufflePadding;
+  return { codec: storedCompression(spec), padded };
+}
+
 /** The bucket ids an attempt of `task` wrote, in its grant's order. */
 export function outputIdsOf(
   job: { id: string; reduces: number },
@@ -141,18 +156,18 @@ export class ReplicaDigests {
   async measure(
     attemptId: string,
     outputs: Iterable<[string, { key: Buffer; plainBytes?: number | undefined }]>,
-    codec: BucketCodec,
+    format: OutputFormat,
   ): Promise<string[]> {
     const digests: string[] = [];
     for (const [id, { key, plainBytes }] of outputs) {
-      digests.push(await this.plaintextDigest(id, key, plainBytes, codec));
+      digests.push(await this.plaintextDigest(id, key, plainBytes, format));
     }
     this.known.set(attemptId, digests);
     return digests;
   }
 
   /** An attempt's digests: as measured, or measured again from its stored buckets' keys. */
-  async of(db: JobHostDb, attemptId: string, ids: string[], codec: BucketCodec) {
+  async of(db: JobHostDb, attemptId: string, ids: string[], format: OutputFormat) {
     const known = this.known.get(attemptId);
     if (known) return known;
     const rows = await db.bucket.findMany({
@@ -165,27 +180,32 @@ export class ReplicaDigests {
       const key = unwrapKey(wrappedKeyFromString(row.key), id, this.wrapping);
       return [id, row.plainSize === null ? { key } : { key, plainBytes: Number(row.plainSize) }];
     });
-    return this.measure(attemptId, outputs, codec);
+    return this.measure(attemptId, outputs, format);
   }
 
   forget(attemptId: string): void {
     this.known.delete(attemptId);
   }
 
-  /** Opened and decompressed as a reducer opens it: the records, whatever the codec. */
+  /**
+   * Opened, unpadded and decompressed as a reducer opens it: the digest is of the records, never
+   * of the codec's bytes or the padding.
+   */
   private async plaintextDigest(
     id: string,
     key: Buffer,
     plainBytes: number | undefined,
-    codec: BucketCodec,
+    { codec, padded }: OutputFormat,
   ): Promise<string> {
     const hash = createHash("sha256");
+    const label = `bucket ${id}`;
     await pipeline(
       this.store.readOwn(id),
       open(key, id),
+      padded ? unpadStream({ label }) : new PassThrough(),
       decompressStream(codec, {
         ...(plainBytes !== undefined ? { plainBytes } : {}),
-        label: `bucket ${id}`,
+        label,
       }),
       new Writable({
         write(chunk: Buffer, _encoding, next) {
@@ -206,9 +226,9 @@ export async function replicaStanding(
   digests: ReplicaDigests,
   job: { id: string; reduces: number; spec: string },
   task: string,
-  codec: BucketCodec,
 ) {
   const replication = replicationOf(job);
+  const format = outputFormat(job, task);
   const attempts = await db.attempt.findMany({
     where: { job: job.id, task, state: { in: ["running", "held"] } },
     orderBy: { number: "asc" },
@@ -220,7 +240,7 @@ export async function replicaStanding(
     results.push({
       number: a.number,
       worker: a.worker,
-      digests: await digests.of(db, a.id, ids, codec),
+      digests: await digests.of(db, a.id, ids, format),
     });
   }
   return {
