@@ -170,6 +170,27 @@ test("a JavaScript job module runs from the console to the oracle's word count @
   expect(sortedLines(await download(page, "part-00000"))).toEqual(wordCountOracle(inputs));
 });
 
+test("a job with replication 2 shows its replicas agreeing @javascript-on", async ({ page }) => {
+  test.setTimeout(120_000);
+  const inputs = wordInputs(600, 13);
+  await startStreamingJob(page, {
+    inputs,
+    files: [WC_MAPPER, WC_REDUCER],
+    mapper: "python3 wc_mapper.py",
+    reducer: "python3 wc_reducer.py",
+    reduces: 1,
+    conf: "tormr.replication=2\nmapreduce.input.fileinputformat.split.maxsize=8192",
+    workers: 3,
+  });
+  await untilState(page, "succeeded");
+  await expect(page.getByTestId("integrity")).toContainText("Each task runs on 2 workers");
+  await expect(page.getByTestId("integrity")).toContainText("No result has been outvoted.");
+  await expect(
+    page.getByTestId("attempts").locator("tbody tr[data-state=agreed]").first(),
+  ).toBeVisible();
+  expect(sortedLines(await download(page, "part-00000"))).toEqual(wordCountOracle(inputs));
+});
+
 test("bad input is shown beside its field: a mapper that is not executable, an empty form", async ({
   page,
 }) => {

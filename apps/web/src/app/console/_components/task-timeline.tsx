@@ -19,7 +19,7 @@ export interface TimelineAttempt {
 }
 
 /** States that ended without a result: hatched and outlined so they read apart from the bars that count. */
-const BAD_STATES = new Set(["failed", "lost", "killed"]);
+const BAD_STATES = new Set(["failed", "lost", "killed", "outvoted"]);
 const TICK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600];
 
 // The drawing's own units; the SVG scales to its container's width and keeps this aspect.
@@ -357,7 +357,7 @@ const LEGEND = [
   { label: "Speculative", className: "chart-map chart-speculative", when: "speculative" },
   { label: "Returned", className: "chart-map chart-state-returned", when: "returned" },
   {
-    label: "Failed, lost or killed",
+    label: "Failed, lost, killed or outvoted",
     className: "chart-map chart-failed",
     when: "failed lost killed",
   },

@@ -14,6 +14,7 @@ import {
   CountersCard,
   ExposureBudget,
   FailuresCard,
+  IntegrityCard,
   ResultsCard,
   Tiles,
 } from "./sections.tsx";
@@ -105,6 +106,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
         <AttemptsTable view={view} />
       </div>
       <FailuresCard view={view} />
+      <IntegrityCard view={view} />
       <div className="grid">
         <CountersCard view={view} />
         <ResultsCard view={view} />

@@ -330,3 +330,47 @@ export function ResultsCard({ view }: { view: JobView }) {
     </div>
   );
 }
+
+/** With replication: how many results were compared, where they disagreed, and who was outvoted. */
+export function IntegrityCard({ view }: { view: JobView }) {
+  const integrity = view.status.integrity;
+  if (!integrity || integrity.replication < 2) return null;
+  return (
+    <div className="card" data-testid="integrity">
+      <h2>Replication</h2>
+      <p>
+        Each task runs on {integrity.replication} workers and commits when their outputs agree:{" "}
+        {count(integrity.replicas)} results compared, {count(integrity.mismatches)}{" "}
+        {integrity.mismatches === 1 ? "task" : "tasks"} where one disagreed.
+      </p>
+      {integrity.outvoted.length === 0 ? (
+        <p className="muted">No result has been outvoted.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Task</th>
+              <th className="num">Attempt</th>
+              <th>Outvoted worker</th>
+              <th>Why</th>
+              <th>Board told</th>
+            </tr>
+          </thead>
+          <tbody>
+            {integrity.outvoted.map((o) => (
+              <tr key={`${o.task}/${o.attempt}`}>
+                <td>{taskName(o.task)}</td>
+                <td className="num">{o.attempt + 1}</td>
+                <td className="mono" title={o.worker}>
+                  {shortName(o.worker)}
+                </td>
+                <td>{o.reason}</td>
+                <td>{o.reported ? "yes" : "no"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
