@@ -122,8 +122,9 @@ describe("worker processes killed mid-job", () => {
   }, 240_000);
 
   it("SIGTERM: the worker hands its attempt back and leaves cleanly; the job finishes elsewhere", async () => {
-    // One map per file, each long enough that the signal lands while it runs, not after it.
-    const { admin, spec, jobId, mine } = await startJob(2, "1000000", "3");
+    // One map per file, each long enough that the signal lands while it runs, not after it (3 s
+    // was once not enough on a loaded 2-core machine: the attempt had finished first).
+    const { admin, spec, jobId, mine } = await startJob(2, "1000000", "8");
     let running: { worker: string; id: string } | undefined;
     while (!running) {
       running = (await admin.attempts(jobId)).find((a) => a.state === "running");
