@@ -1,9 +1,6 @@
-// End to end over the private Tor network: a board onion, a request posted through its form in Chromium over Tor, `tormr host --request`, workers from `tormr-worker start --board`, one killed mid-job and replaced through the board.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { chromium } from "@playwright/test";
 import { deriveBoardIdentity } from "@tormr/crypto/board-identity";
 import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
@@ -17,46 +14,11 @@ import {
   type HostProcess,
   killAll,
   startHostProcess,
-  TORMR_WORKER,
   type WorkerProcess,
   waitForJob,
 } from "./cluster-helpers.ts";
 import { fixture, jobSpec, readParts, wordCountOracle, workspace } from "./helpers.ts";
-import { addTors, TOR_HOST, until } from "./tor-helpers.ts";
-
-/** `tormr-worker start --board` through its own tor, in bubblewrap. */
-function startBoardWorker(board: string, dir: string, tor: AddedTestnetClient): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      TORMR_WORKER,
-      "start",
-      "--board",
-      `http://${board}.onion`,
-      "--tor-control",
-      `127.0.0.1:${tor.client.controlPort}`,
-      "--config-dir",
-      join(dir, "config"),
-      "--work-dir",
-      join(dir, "work"),
-      "--disk-quota-mb",
-      "256",
-      "--sandbox",
-      "bwrap",
-      // One task at a time: the job outlasts the time a lost worker takes to be replaced.
-      "--slots",
-      "1",
-      "--yes",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const output: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on("line", (line) => output.push(line));
-  }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  return { pseudonym: "", process: child, output, exited };
-}
+import { addTors, ONE_SLOT, startBoardWorker, TOR_HOST, until } from "./tor-helpers.ts";
 
 let dir: string;
 let tors: AddedTestnetClient[] = [];
@@ -175,8 +137,11 @@ describe("a cluster formed on the board, over Tor", () => {
     const { jobId } = await admin.createJob(spec, 0);
 
     // 4. Three volunteers join through the board; the cluster forms and they join the job host.
+    // One task at a time each: the job outlasts the time a lost worker takes to be replaced.
     for (let i = 0; i < 3; i++) {
-      workers.push(startBoardWorker(onion, join(dir, `w${i}`), tors[i + 2] as AddedTestnetClient));
+      workers.push(
+        startBoardWorker(onion, join(dir, `w${i}`), tors[i + 2] as AddedTestnetClient, ONE_SLOT),
+      );
     }
     await until(
       "the job host admitting the board's 3 workers",
@@ -186,7 +151,7 @@ describe("a cluster formed on the board, over Tor", () => {
     await waitForJob(admin, jobId, (s) => s.maps.committed > 0, 240_000);
 
     // 5. A worker is killed inside a map; a fourth volunteer is waiting on the board.
-    const spare = startBoardWorker(onion, join(dir, "w3"), tors[5] as AddedTestnetClient);
+    const spare = startBoardWorker(onion, join(dir, "w3"), tors[5] as AddedTestnetClient, ONE_SLOT);
     workers.push(spare);
     let victim: string | undefined;
     await until("a map attempt that has just started", async () => {

@@ -1,9 +1,6 @@
-// End to end over the private Tor network: the console's postClusterRequest posts a job's cluster request on a board onion through the job host's tor, the running `tormr host --tor` follows it, and two `tormr-worker start --board` volunteers run the job.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { openBoardDb } from "@tormr/db/board";
 import type { JobStatus } from "@tormr/protocol/admin-api";
 import { AdminClient } from "@tormr/protocol/admin-client";
@@ -15,42 +12,10 @@ import {
   type HostProcess,
   killAll,
   startHostProcess,
-  TORMR_WORKER,
   type WorkerProcess,
 } from "./cluster-helpers.ts";
 import { fixture, jobSpec, readParts, wordCountOracle, workspace } from "./helpers.ts";
-import { addTors, TOR_HOST, until } from "./tor-helpers.ts";
-
-/** `tormr-worker start --board` through its own tor, in bubblewrap. */
-function startBoardWorker(board: string, dir: string, tor: AddedTestnetClient): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      TORMR_WORKER,
-      "start",
-      "--board",
-      `http://${board}.onion`,
-      "--tor-control",
-      `127.0.0.1:${tor.client.controlPort}`,
-      "--config-dir",
-      join(dir, "config"),
-      "--work-dir",
-      join(dir, "work"),
-      "--disk-quota-mb",
-      "256",
-      "--sandbox",
-      "bwrap",
-      "--yes",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const output: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on("line", (line) => output.push(line));
-  }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  return { pseudonym: "", process: child, output, exited };
-}
+import { addTors, startBoardWorker, TOR_HOST, until } from "./tor-helpers.ts";
 
 /** Polls the job until it is over. */
 async function jobOver(admin: AdminClient, jobId: string, timeoutMs: number): Promise<JobStatus> {

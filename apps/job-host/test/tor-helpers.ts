@@ -1,7 +1,9 @@
 // Tor for the job host's tests: tors added to the run's private network, `tormr host --tor` on one, STREAM events seen by another.
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { parseStream, type StreamEvent, subscribe } from "@tormr/tor/control/events";
 import { type AddedTestnetClient, addTestnetClient } from "@tormr/tor/testnet/add-client";
 import { afterAll, beforeAll, inject } from "vitest";
@@ -10,6 +12,7 @@ import {
   type HostProcess,
   killAll,
   startHostProcess,
+  TORMR_WORKER,
   type WorkerProcess,
 } from "./cluster-helpers.ts";
 import { fixture, jobSpec, type Workspace, workspace } from "./helpers.ts";
@@ -117,4 +120,44 @@ export function wordCountJob(w: Workspace) {
     files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
     numReduceTasks: 2,
   });
+}
+
+/** A board worker that takes one task at a time (`--slots 1`). */
+export const ONE_SLOT = ["--slots", "1"];
+
+/** `tormr-worker start --board` through its own tor, in bubblewrap; `extra` flags go before `--yes`. */
+export function startBoardWorker(
+  board: string,
+  dir: string,
+  tor: AddedTestnetClient,
+  extra: readonly string[] = [],
+): WorkerProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      TORMR_WORKER,
+      "start",
+      "--board",
+      `http://${board}.onion`,
+      "--tor-control",
+      `127.0.0.1:${tor.client.controlPort}`,
+      "--config-dir",
+      join(dir, "config"),
+      "--work-dir",
+      join(dir, "work"),
+      "--disk-quota-mb",
+      "256",
+      "--sandbox",
+      "bwrap",
+      ...extra,
+      "--yes",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const output: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on("line", (line) => output.push(line));
+  }
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { pseudonym: "", process: child, output, exited };
 }

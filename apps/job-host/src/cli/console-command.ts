@@ -6,7 +6,7 @@ import { EXIT, type ExitCode } from "./exit-codes.ts";
 import { defaultStateDir } from "./host-command.ts";
 import { watchInterrupts } from "./interrupt.ts";
 import type { CliIo } from "./main.ts";
-import { UsageError } from "./usage-error.ts";
+import { parseOptions } from "./usage-error.ts";
 
 const optionsSchema = z.object({
   stateDir: z.string().min(1),
@@ -35,17 +35,8 @@ export function addConsoleCommand(program: Command, io: CliIo, setExit: (code: n
       "bwrap",
     )
     .action(async (raw: Record<string, unknown>) => {
-      const parsed = optionsSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const flag = String(issue?.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-        throw new UsageError(
-          "ERR_BAD_VALUE",
-          `--${flag}: ${issue?.message}, got '${String(raw[String(issue?.path[0])])}'`,
-          "see tormr console --help",
-        );
-      }
-      setExit(await runConsole(parsed.data, io));
+      const options = parseOptions(optionsSchema, raw, "see tormr console --help");
+      setExit(await runConsole(options, io));
     });
 }
 

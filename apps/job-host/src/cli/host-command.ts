@@ -8,7 +8,7 @@ import { removeEndpoints, writeEndpoints } from "../master/host-endpoints.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
 import { watchInterrupts } from "./interrupt.ts";
 import type { CliIo } from "./main.ts";
-import { UsageError } from "./usage-error.ts";
+import { parseOptions, UsageError } from "./usage-error.ts";
 
 /** A whole number from `min` to `max`, with a message that says so. */
 const whole = (min: number, max: number) =>
@@ -88,17 +88,8 @@ export function addHostCommand(program: Command, io: CliIo, setExit: (code: numb
     )
     .option("--board-period-ms <n>", "how often the board request is looked at (default 5000)")
     .action(async (raw: Record<string, unknown>) => {
-      const parsed = optionsSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const flag = String(issue?.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-        throw new UsageError(
-          "ERR_BAD_VALUE",
-          `--${flag}: ${issue?.message}, got '${String(raw[String(issue?.path[0])])}'`,
-          "see tormr host --help",
-        );
-      }
-      setExit(await runHost(parsed.data, io));
+      const options = parseOptions(optionsSchema, raw, "see tormr host --help");
+      setExit(await runHost(options, io));
     });
 }
 

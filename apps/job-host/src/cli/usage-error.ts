@@ -1,4 +1,5 @@
 // The CLI layer's one error type: the command line itself is wrong (exit code 2).
+import type { z } from "zod";
 
 export type UsageErrorCode =
   | "ERR_UNKNOWN_FLAG"
@@ -21,4 +22,24 @@ export class UsageError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A subcommand's commander options checked with `schema`; the first problem becomes a
+ * UsageError naming the flag, what it expected and what it got, with `hint` after it.
+ */
+export function parseOptions<T extends z.ZodType>(
+  schema: T,
+  raw: Record<string, unknown>,
+  hint: string,
+): z.infer<T> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const flag = String(issue?.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  throw new UsageError(
+    "ERR_BAD_VALUE",
+    `--${flag}: ${issue?.message}, got '${String(raw[String(issue?.path[0])])}'`,
+    hint,
+  );
 }
