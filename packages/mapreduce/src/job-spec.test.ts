@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
+  DECOY_KEY,
   EXPOSURE_CAP_KEY,
   EXPOSURE_COLLUSION_KEY,
   jobSettings,
   parseJobSpec,
   REPLICATION_KEY,
   SHUFFLE_PADDING_KEY,
+  SPOT_CHECK_KEY,
 } from "./job-spec.ts";
 
 const settings = (conf: Record<string, string>) => jobSettings({ conf });
@@ -146,5 +148,32 @@ describe("tormr.replication", () => {
       );
     }
     expect(() => replicas("9")).toThrow(expect.objectContaining({ code: "ERR_BAD_CONF" }));
+  });
+});
+
+describe("tormr.spotcheck.rate and tormr.decoy.rate", () => {
+  it("are 0 (no checks, no decoys) unless set", () => {
+    expect(settings({})).toMatchObject({ spotCheckRate: 0, decoyRate: 0 });
+  });
+
+  it("read a fraction or a percentage from 0 to 1", () => {
+    expect(settings({ [SPOT_CHECK_KEY]: "0.25" }).spotCheckRate).toBe(0.25);
+    expect(settings({ [SPOT_CHECK_KEY]: "100%" }).spotCheckRate).toBe(1);
+    expect(settings({ [DECOY_KEY]: " 10% " }).decoyRate).toBe(0.1);
+    expect(settings({ [DECOY_KEY]: "0" }).decoyRate).toBe(0);
+  });
+
+  it("refuse anything else, naming the key, the value and what is allowed", () => {
+    for (const value of ["1.5", "-0.1", "many", "", "150%"]) {
+      expect(() => settings({ [SPOT_CHECK_KEY]: value })).toThrow(
+        `-D tormr.spotcheck.rate=${value}: expected the share of tasks the job host runs again itself from 0 to 1, as a fraction (0.2) or a percentage (20%), got '${value}'`,
+      );
+      expect(() => settings({ [DECOY_KEY]: value })).toThrow(
+        expect.objectContaining({
+          code: "ERR_BAD_CONF",
+          message: expect.stringContaining(`-D tormr.decoy.rate=${value}`),
+        }),
+      );
+    }
   });
 });

@@ -64,6 +64,16 @@ export interface JobSettings {
    * commits only when that many results agree on their output's plaintext digests.
    */
   replication: number;
+  /**
+   * The share of the job's tasks the job host runs again itself, in its own sandbox, to compare
+   * with the worker's result (`tormr.spotcheck.rate`, 0 to 1; 0: none). Which ones: a secret draw.
+   */
+  spotCheckRate: number;
+  /**
+   * How many decoy splits the job host plants, as a share of the real ones, rounded up
+   * (`tormr.decoy.rate`, 0 to 1; 0: none). Their expected output is the job host's own run.
+   */
+  decoyRate: number;
 }
 
 export const DEFAULT_SPLIT_SIZE = 32 * 1024 * 1024;
@@ -73,6 +83,8 @@ export const EXPOSURE_CAP_KEY = "tormr.exposure.cap";
 export const EXPOSURE_COLLUSION_KEY = "tormr.exposure.collusion";
 export const SHUFFLE_PADDING_KEY = "tormr.shuffle.padding";
 export const REPLICATION_KEY = "tormr.replication";
+export const SPOT_CHECK_KEY = "tormr.spotcheck.rate";
+export const DECOY_KEY = "tormr.decoy.rate";
 /** The most replicas a task may have: each one is a whole extra run of the job. */
 export const MAX_REPLICATION = 5;
 
@@ -110,17 +122,36 @@ function separator(conf: Record<string, string>, key: string): string {
 function exposureCap(conf: Record<string, string>): number | null {
   const raw = conf[EXPOSURE_CAP_KEY];
   if (raw === undefined) return null;
-  const text = raw.trim();
-  const percent = /^(\d+)(?:\.(\d+))?%$/.exec(text);
-  const value = percent
-    ? Number(`${percent[1]}${percent[2] ?? ""}e-${(percent[2] ?? "").length + 2}`)
-    : /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text)
-      ? Number(text)
-      : Number.NaN;
+  const value = shareOf(raw);
   if (!(value > 0 && value <= 1)) {
     throw new MapReduceError(
       "ERR_BAD_CONF",
       `-D ${EXPOSURE_CAP_KEY}=${raw}: expected a share of the input records above 0 and at most 1, as a fraction (0.25) or a percentage (25%), got '${raw}'`,
+    );
+  }
+  return value;
+}
+
+/** A fraction (`0.25`, `.1`, `1`) or a percentage (`25%`, `12.5%`); NaN for anything else. */
+function shareOf(raw: string): number {
+  const text = raw.trim();
+  const percent = /^(\d+)(?:\.(\d+))?%$/.exec(text);
+  return percent
+    ? Number(`${percent[1]}${percent[2] ?? ""}e-${(percent[2] ?? "").length + 2}`)
+    : /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text)
+      ? Number(text)
+      : Number.NaN;
+}
+
+/** `tormr.spotcheck.rate`, `tormr.decoy.rate`: a share from 0 (the default: none) to 1. */
+function rate(conf: Record<string, string>, key: string, what: string): number {
+  const raw = conf[key];
+  if (raw === undefined) return 0;
+  const value = shareOf(raw);
+  if (!(value >= 0 && value <= 1)) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${key}=${raw}: expected the share of ${what} from 0 to 1, as a fraction (0.2) or a percentage (20%), got '${raw}'`,
     );
   }
   return value;
@@ -186,6 +217,8 @@ export function jobSettings(spec: Pick<JobSpec, "conf">): JobSettings {
     exposureCollusion: exposureCollusion(conf, cap),
     shufflePadding: shufflePadding(conf),
     replication: replication(conf),
+    spotCheckRate: rate(conf, SPOT_CHECK_KEY, "tasks the job host runs again itself"),
+    decoyRate: rate(conf, DECOY_KEY, "decoy splits to real ones"),
   };
 }
 

@@ -42,6 +42,11 @@ export function checkProvenance(doc: Provenance, onDisk: readonly PartOnDisk[]):
   const problems: string[] = [];
   const tasks = new Map<string, ProvenanceTask>();
   const { maps, reduces } = doc.spec;
+  const decoys = new Set(doc.spec.decoys);
+  /** The real maps, in order: what each reduce read, and (map-only) what each part is. */
+  const realMaps = Array.from({ length: maps }, (_, i) => i).filter((i) => !decoys.has(i));
+  const partIndex = (task: string) =>
+    task.startsWith("m") ? realMaps.indexOf(indexOf(task)) : indexOf(task);
   const producers = reduces === 0 ? "m" : "r";
   const expected = [
     ...Array.from({ length: maps }, (_, i) => `m${i}`),
@@ -83,7 +88,7 @@ export function checkProvenance(doc: Provenance, onDisk: readonly PartOnDisk[]):
   }
 
   const partOf = (task: string) =>
-    doc.parts.find((p) => p.task === task)?.file ?? partFile(indexOf(task));
+    doc.parts.find((p) => p.task === task)?.file ?? partFile(partIndex(task));
   const who = (task: string) => {
     const entry = tasks.get(task);
     return `${kind(task)} ${task}${entry ? ` by ${shortPseudonym(entry.worker)}` : ""}`;
@@ -94,10 +99,13 @@ export function checkProvenance(doc: Provenance, onDisk: readonly PartOnDisk[]):
     const reduce = tasks.get(`r${r}`);
     if (!reduce) continue;
     const read = reduce.statement.inputs;
-    if (read.length !== maps) {
-      problems.push(`${partOf(`r${r}`)}: ${who(`r${r}`)} read ${read.length} buckets, not ${maps}`);
+    if (read.length !== realMaps.length) {
+      problems.push(
+        `${partOf(`r${r}`)}: ${who(`r${r}`)} read ${read.length} buckets, not ${realMaps.length}`,
+      );
     }
-    for (const [m, input] of read.entries()) {
+    for (const [j, input] of read.entries()) {
+      const m = realMaps[j] ?? maps + j;
       const map = tasks.get(`m${m}`);
       const signed = map?.statement.outputs[r];
       if (!signed) {
@@ -122,7 +130,8 @@ export function checkProvenance(doc: Provenance, onDisk: readonly PartOnDisk[]):
     }
     listed.add(part.file);
     const producer = tasks.get(part.task);
-    if (!part.task.startsWith(producers) || part.file !== partFile(indexOf(part.task))) {
+    const decoy = part.task.startsWith("m") && decoys.has(indexOf(part.task));
+    if (!part.task.startsWith(producers) || decoy || part.file !== partFile(partIndex(part.task))) {
       problems.push(
         `${part.file}: listed as the output of ${who(part.task)}, which writes no such part`,
       );
@@ -157,11 +166,13 @@ export function checkProvenance(doc: Provenance, onDisk: readonly PartOnDisk[]):
       );
     }
   }
-  const producing = expected.filter((t) => t.startsWith(producers));
+  const producing = expected.filter(
+    (t) => t.startsWith(producers) && !(t.startsWith("m") && decoys.has(indexOf(t))),
+  );
   for (const task of producing) {
     if (!doc.parts.some((p) => p.task === task)) {
       problems.push(
-        `${partFile(indexOf(task))}: not in the provenance (the output of ${who(task)})`,
+        `${partFile(partIndex(task))}: not in the provenance (the output of ${who(task)})`,
       );
     }
   }

@@ -59,6 +59,12 @@ export const provenanceSchema = z.object({
     /** SHA-256 of the code bundle: every statement must name it. */
     codeDigest: sha256Hex,
     image: z.string().min(1),
+    /**
+     * The maps that were decoys the job host planted (#8): their signed results are listed, but
+     * no reduce read them and no part is theirs. Parts of a map-only job are numbered over the
+     * real maps only.
+     */
+    decoys: z.array(z.number().int().nonnegative()).default([]),
   }),
   /** Every committed task, maps first, each by index. */
   tasks: z.array(provenanceTaskSchema),

@@ -3,9 +3,9 @@ import { randomBytes } from "node:crypto";
 import { unwrapKey, wrappedKeyFromString } from "@tormr/crypto/key-wrap";
 import type { JobHostDb } from "@tormr/db/job-host";
 import type { JobSpec } from "@tormr/mapreduce/job-spec";
-import type { Split } from "@tormr/mapreduce/splits";
 import type { WorkerKeys } from "@tormr/protocol/task-exchange";
 import type { Assignment } from "@tormr/protocol/worker-api";
+import { type HostSplit, reduceInputs, shownSegments } from "./decoys.ts";
 import { storedCompression } from "./job-compression.ts";
 import { fitsBudget, loadBudget } from "./scheduler.ts";
 import {
@@ -77,14 +77,9 @@ export async function assignAttempt(
       data: { state: "running" },
     }),
   ]);
-  const segments =
-    task.kind === "map"
-      ? (splitOf(job, task.index)?.segments ?? []).map((s) => ({
-          name: s.path.slice(s.path.lastIndexOf("/") + 1),
-          start: s.start,
-          length: s.end - s.start,
-        }))
-      : [];
+  const split = task.kind === "map" ? splitOf(job, task.index) : undefined;
+  // A decoy's segments are shown as the real file ranges it imitates.
+  const segments = split ? shownSegments(split) : [];
   return {
     attemptId,
     type: task.kind === "map" ? "map" : "reduce",
@@ -95,8 +90,8 @@ export async function assignAttempt(
   };
 }
 
-function splitOf(job: { splits: string }, index: number): Split | undefined {
-  return (JSON.parse(job.splits) as Split[])[index];
+function splitOf(job: { splits: string }, index: number): HostSplit | undefined {
+  return (JSON.parse(job.splits) as HostSplit[])[index];
 }
 
 async function splitIds(db: JobHostDb, jobId: string, map: number): Promise<string[]> {
@@ -107,16 +102,10 @@ async function splitIds(db: JobHostDb, jobId: string, map: number): Promise<stri
   return rows.map((r) => r.id).sort((a, b) => segmentOf(a) - segmentOf(b));
 }
 
+/** Partition `partition` of every real map's committed output. */
 async function mapOutputIds(db: JobHostDb, jobId: string, partition: number): Promise<string[]> {
-  const maps = await db.task.findMany({
-    where: { job: jobId, kind: "map" },
-    orderBy: { index: "asc" },
-    select: { outputs: true, name: true },
-  });
-  return maps.map((m) => {
-    const outputs = m.outputs ? (JSON.parse(m.outputs) as string[]) : [];
-    const id = outputs[partition];
-    if (!id) throw new Error(`${m.name} has no committed output`);
+  return (await reduceInputs(db, jobId, partition)).map(({ map, id }) => {
+    if (!id) throw new Error(`${map} has no committed output`);
     return id;
   });
 }

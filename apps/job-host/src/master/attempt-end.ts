@@ -5,6 +5,7 @@ import type { CounterRecord } from "@tormr/mapreduce/counters";
 import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import { parseResultStatement } from "@tormr/protocol/worker-api";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { settleChecked } from "./check-end.ts";
 import { MasterError } from "./master-error.ts";
 import {
   maxResults,
@@ -40,6 +41,8 @@ export interface AttemptContext {
   maybeFinish: (jobId: string) => Promise<void>;
   /** The plaintext digests replicas are compared on. */
   digests: ReplicaDigests;
+  /** Starts (once) the job host's own run of a checked task; its end settles the task. */
+  startCheck: (jobId: string, task: string) => void;
 }
 
 async function jobRow(db: JobHostDb, jobId: string) {
@@ -82,6 +85,9 @@ export async function commitAttempt(
     throw new MasterError("ERR_BAD_RESULT", error.message);
   }
   if (replicationOf(job) > 1) return settleReplica(ctx, job, attempt, keys, signed);
+  if (task.checkKind || (await onProbation(ctx, job, attempt))) {
+    return settleChecked(ctx, job, attempt, keys, signed);
+  }
   const winner = await ctx.store.commit(job.id, attempt.task, attempt.number);
   if (winner !== attempt.number) {
     await endAttempt(ctx, attempt, "killed", "another attempt of its task won");
@@ -93,8 +99,36 @@ export async function commitAttempt(
   return true;
 }
 
+/**
+ * Under spot checks, a worker's first result in a job is always checked (as BOINC checks a new
+ * host's first results): a worker that cheats from the start is caught at once. Its task becomes
+ * a checked one.
+ */
+async function onProbation(
+  ctx: AttemptContext,
+  job: { id: string; spec: string },
+  attempt: { task: string; worker: string },
+): Promise<boolean> {
+  if (jobSettings(JSON.parse(job.spec) as JobSpec).spotCheckRate === 0) return false;
+  const earlier = await ctx.db.attempt.count({
+    where: {
+      job: job.id,
+      worker: attempt.worker,
+      state: { in: ["held", "succeeded", "outvoted", "killed"] },
+      resultStatement: { not: null },
+    },
+  });
+  if (earlier > 0) return false;
+  await ctx.db.task.update({
+    where: { job_name: { job: job.id, name: attempt.task } },
+    data: { checkKind: "spot" },
+  });
+  ctx.log({ event: "check-probation", job: job.id, task: attempt.task, worker: attempt.worker });
+  return true;
+}
+
 /** Keeps a verified result: its buckets' keys (wrapped to the job host), its signed statement. */
-async function keepResult(
+export async function keepResult(
   ctx: AttemptContext,
   attempt: { id: string },
   keys: Map<string, HeldBucket>,
@@ -122,7 +156,7 @@ async function keepResult(
 }
 
 /** Commits the task to `attempt` (its result already kept), and stops its other attempts. */
-async function commitWinner(
+export async function commitWinner(
   ctx: AttemptContext,
   jobId: string,
   attempt: { id: string; job: string; task: string; number: number; worker: string },

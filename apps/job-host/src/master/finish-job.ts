@@ -76,13 +76,15 @@ async function writeOutput(
   output: string,
   compression: BucketCodec,
 ): Promise<string> {
+  // Decoys (#8) are checks, not work: no part, no counters.
+  const real = { OR: [{ checkKind: null }, { checkKind: { not: "decoy" } }] };
   const tasks = await db.task.findMany({
-    where: { job: job.id, kind: job.reduces === 0 ? "map" : "reduce" },
+    where: { job: job.id, kind: job.reduces === 0 ? "map" : "reduce", ...real },
     orderBy: { index: "asc" },
   });
   const counters = new Counters();
   for (const task of await db.task.findMany({
-    where: { job: job.id },
+    where: { job: job.id, ...real },
     select: { counters: true },
   })) {
     if (task.counters) counters.merge(JSON.parse(task.counters));
@@ -90,8 +92,9 @@ async function writeOutput(
   const staging = join(output, "_temporary");
   await mkdir(staging, { recursive: true });
   const parts: ProvenancePart[] = [];
-  for (const task of tasks) {
-    const file = partName(task.index);
+  for (const [ordinal, task] of tasks.entries()) {
+    // Parts are numbered over the real tasks: a map-only job's decoys leave no gap.
+    const file = partName(ordinal);
     const final = join(output, file);
     const id = (JSON.parse(task.outputs ?? "[]") as string[])[0];
     const row = id
@@ -116,7 +119,7 @@ async function writeOutput(
       continue;
     }
     const key = unwrapKey(wrappedKeyFromString(row.key), id, host);
-    const staged = join(staging, partName(task.index));
+    const staged = join(staging, file);
     // The reducer declared the part's plaintext size: it bounds what decompressing it may write.
     const decompress = decompressStream(compression, {
       ...(row.plainSize === null ? {} : { plainBytes: Number(row.plainSize) }),

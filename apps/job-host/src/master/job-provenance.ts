@@ -35,8 +35,9 @@ export async function jobProvenance(
   const committed = await db.task.findMany({
     where: { job: job.id, state: "committed" },
     orderBy: [{ kind: "asc" }, { index: "asc" }],
-    select: { name: true, committedAttempt: true },
+    select: { name: true, index: true, kind: true, committedAttempt: true, checkKind: true },
   });
+  const decoys = committed.filter((t) => t.checkKind === "decoy").map((t) => t.index);
   const workers = await db.worker.findMany({
     where: { job: job.id },
     select: { pseudonym: true, signingKey: true },
@@ -68,6 +69,7 @@ export async function jobProvenance(
     spec: {
       task: seen.task,
       maps: job.maps,
+      decoys,
       reduces: job.reduces,
       codeDigest: seen.codeDigest,
       image: seen.image,

@@ -10,7 +10,15 @@ import type { JobHostDb } from "@tormr/db/job-host";
 import { countLines } from "@tormr/mapreduce/byte-string";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import { readSegment } from "@tormr/mapreduce/input-reader";
-import { type JobSettings, type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
+import {
+  DECOY_KEY,
+  EXPOSURE_CAP_KEY,
+  type JobSettings,
+  type JobSpec,
+  jobSettings,
+  REPLICATION_KEY,
+  SPOT_CHECK_KEY,
+} from "@tormr/mapreduce/job-spec";
 import { planSplits, type Segment, type Split } from "@tormr/mapreduce/splits";
 import { validateJob } from "@tormr/mapreduce/validate-job";
 import { type BucketCodec, compressStream } from "@tormr/protocol/bucket-codec";
@@ -20,6 +28,7 @@ import { jsJobAsStreamingSpec } from "@tormr/task-runner/js-streaming";
 import { through } from "@tormr/task-runner/through";
 import { build } from "esbuild";
 import type { BucketStore } from "../store/bucket-store.ts";
+import { drawIndexes, type HostSplit, plantDecoys, secretDraw, shareCount } from "./decoys.ts";
 import { clusterRefusal, reducersRefusal, splitsRefusal } from "./exposure-budget.ts";
 import { pinCompression } from "./job-compression.ts";
 
@@ -28,6 +37,12 @@ export interface NewJobOptions {
   image?: string;
   /** The cluster size the requester expects: under an exposure cap, one too small is refused. */
   workers?: number;
+}
+
+/** Where a job's decoy files go; `seed` pins the secret draw (unit tests only, never a host). */
+export interface CheckPlan {
+  decoyDir: string;
+  seed?: string;
 }
 
 /**
@@ -39,14 +54,23 @@ export async function setUpJob(
   db: JobHostDb,
   codeDir: string,
   given: JobSpec,
-  options: NewJobOptions = {},
+  options: NewJobOptions,
+  plan: CheckPlan,
 ): Promise<void> {
   await validateJob(given);
   const settings = jobSettings(given);
   refuseUnderCap(settings, given.numReduceTasks, options.workers);
-  const splits = await countUnderCap(
+  refuseChecks(settings);
+  const draw = secretDraw(plan.seed, given.id);
+  const real = await countUnderCap(
     settings,
     await planSplits(given.inputs, settings.splitSizeBytes),
+  );
+  const splits = await plantDecoys(
+    real,
+    shareCount(real.length, settings.decoyRate),
+    plan.decoyDir,
+    draw,
   );
   await mkdir(codeDir, { recursive: true });
   // A JS job runs as streaming commands in the worker's sandbox, never in a worker's own process.
@@ -79,13 +103,28 @@ export async function setUpJob(
     throw error;
   });
   const tasks = [
-    ...splits.map((split) => ({ kind: "map", index: split.index, name: `m${split.index}` })),
+    ...splits.map((split) => ({
+      kind: "map",
+      index: split.index,
+      name: `m${split.index}`,
+      checkKind: split.decoyOf === undefined ? null : "decoy",
+    })),
     ...Array.from({ length: spec.numReduceTasks }, (_, r) => ({
       kind: "reduce",
       index: r,
       name: `r${r}`,
+      checkKind: null as string | null,
     })),
   ];
+  // The spot checks: a secret draw among the real tasks, as many as the rate asks (rounded up).
+  const checkable = tasks.filter((t) => t.checkKind === null);
+  for (const i of drawIndexes(
+    checkable.length,
+    shareCount(checkable.length, settings.spotCheckRate),
+    draw,
+  )) {
+    (checkable[i] as (typeof tasks)[number]).checkKind = "spot";
+  }
   await db.$transaction([
     db.job.create({
       data: {
@@ -102,6 +141,27 @@ export async function setUpJob(
       data: tasks.map((t) => ({ job: spec.id, ...t, state: "pending" })),
     }),
   ]);
+}
+
+/**
+ * Refuses spot checks and decoys beside replication (which already compares every task), and
+ * decoys under an exposure cap (their sampled records would be seen a second time, uncounted).
+ * @throws MapReduceError `ERR_BAD_CONF`.
+ */
+function refuseChecks(settings: JobSettings) {
+  const checks = settings.spotCheckRate > 0 || settings.decoyRate > 0;
+  if (checks && settings.replication > 1) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${REPLICATION_KEY}=${settings.replication} already compares every task's results; spot checks (-D ${SPOT_CHECK_KEY}) and decoys (-D ${DECOY_KEY}) are for jobs without replicas: set one or the other`,
+    );
+  }
+  if (settings.decoyRate > 0 && settings.exposureCap !== null) {
+    throw new MapReduceError(
+      "ERR_BAD_CONF",
+      `-D ${DECOY_KEY} plants decoys of sampled input records, which -D ${EXPOSURE_CAP_KEY} would not count: under an exposure cap use spot checks (-D ${SPOT_CHECK_KEY}) alone`,
+    );
+  }
 }
 
 /**
@@ -200,7 +260,7 @@ export async function sealSplits(
   host: RawKeyPair,
   issuer: string,
   job: { id: string; compression: BucketCodec },
-  splits: Split[],
+  splits: HostSplit[],
   onSealed: (split: number) => void,
 ): Promise<void> {
   const { id: jobId, compression } = job;

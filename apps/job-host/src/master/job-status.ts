@@ -20,7 +20,7 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
   if (!job) throw new MasterError("ERR_NO_JOB", `no job ${jobId} on this job host`);
   const tasks = await db.task.findMany({
     where: { job: jobId },
-    select: { kind: true, state: true, counters: true },
+    select: { kind: true, state: true, counters: true, checkKind: true },
   });
   const phase = (kind: string): PhaseCounts => {
     const of = tasks.filter((t) => t.kind === kind);
@@ -31,7 +31,10 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
     };
   };
   const counters = new Counters();
-  for (const task of tasks) if (task.counters) counters.merge(JSON.parse(task.counters));
+  // A decoy's counters are a check's, not the job's: its records are not the job's input.
+  for (const task of tasks) {
+    if (task.counters && task.checkKind !== "decoy") counters.merge(JSON.parse(task.counters));
+  }
   const workers = await db.worker.findMany({
     where: { job: jobId },
     select: { pseudonym: true, state: true, sandbox: true, lastSeen: true },

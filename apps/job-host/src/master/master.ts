@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { JobHostDb } from "@tormr/db/job-host";
 import { MapReduceError } from "@tormr/mapreduce/errors";
@@ -14,6 +15,7 @@ import type {
 import type { BucketStore } from "../store/bucket-store.ts";
 import { assignAttempt } from "./assign.ts";
 import { type AttemptContext, commitAttempt, endAttempt, replicaAssigned } from "./attempt-end.ts";
+import { checkRan, judgeChecked } from "./check-end.ts";
 import { finishJob, type JobOutcome } from "./finish-job.ts";
 import { storedCompression } from "./job-compression.ts";
 import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
@@ -23,6 +25,7 @@ import { ReplicaDigests, replicationRefusal } from "./replication.ts";
 import { expireJobs } from "./retention.ts";
 import { pickTask } from "./scheduler.ts";
 import { type MasterSettings, masterSettings } from "./settings.ts";
+import { autoCheckSandbox, type CheckSandbox, TaskChecker } from "./task-check.ts";
 import type { GrantAuthority } from "./task-grants.ts";
 
 export interface MasterOptions {
@@ -33,6 +36,11 @@ export interface MasterOptions {
   stateDir: string;
   settings?: Partial<MasterSettings>;
   log?: (event: Record<string, unknown>) => void;
+  /**
+   * Where the job host runs spot checks and decoys itself: by default bubblewrap if it runs here,
+   * else Docker (its image built once per content hash).
+   */
+  checkSandbox?: CheckSandbox;
 }
 
 /**
@@ -44,6 +52,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   readonly settings: MasterSettings;
   private readonly desk: JoinDesk;
   private readonly digests: ReplicaDigests;
+  private readonly checker: TaskChecker;
   /** Long-polls waiting for a task: woken whenever something may have become schedulable. */
   private readonly waiters = new Set<() => void>();
   /** One state change at a time: assignments and results must not interleave. */
@@ -57,6 +66,13 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     this.settings = masterSettings(options.settings);
     this.desk = new JoinDesk(options.db);
     this.digests = new ReplicaDigests(options.store, options.authority.wrapping);
+    this.checker = new TaskChecker({
+      db: options.db,
+      store: options.store,
+      wrapping: options.authority.wrapping,
+      stateDir: options.stateDir,
+      sandbox: options.checkSandbox ?? autoCheckSandbox(),
+    });
   }
 
   /** Opens the master on a database, and resumes every unfinished job in it. */
@@ -95,7 +111,32 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       fail: (jobId, error) => this.fail(jobId, error),
       maybeFinish: (jobId) => this.maybeFinish(jobId),
       digests: this.digests,
+      startCheck: (jobId, task) => this.startCheck(jobId, task),
     };
+  }
+
+  /**
+   * Starts the job host's own run of a checked task (once: a run under way is joined), and judges
+   * the task's held results when it is done. A run that fails ends the job: it cannot be vouched for.
+   */
+  private startCheck(jobId: string, task: string): void {
+    if (this.closed) return;
+    void this.jobRow(jobId)
+      .then((job) => this.checker.expected(job, task))
+      .then(
+        (run) => this.locked(() => checkRan(this.attemptContext, jobId, task, run)),
+        (error: unknown) =>
+          this.locked(() =>
+            this.fail(
+              jobId,
+              `the job host's own run of ${task} (a check of its workers' results) failed: ${(error as Error).message}`,
+            ),
+          ),
+      )
+      .then(() => this.wake(jobId))
+      .catch((error: unknown) =>
+        this.log({ event: "check-failed", job: jobId, task, message: String(error) }),
+      );
   }
 
   private wake(jobId: string) {
@@ -109,7 +150,9 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   async createJob(spec: JobSpec, options: NewJobOptions = {}): Promise<void> {
     const refusal = replicationRefusal(jobSettings(spec).replication, options.workers);
     if (refusal) throw new MapReduceError("ERR_BAD_CONF", refusal);
-    await setUpJob(this.db, join(this.options.stateDir, "code"), spec, options);
+    await setUpJob(this.db, join(this.options.stateDir, "code"), spec, options, {
+      decoyDir: this.decoyDir(spec.id),
+    });
     this.log({ event: "job-created", job: spec.id });
     void this.prepare(spec.id);
   }
@@ -146,6 +189,10 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   /** The job's host-side spec (with its paths). */
   async jobSpec(jobId: string): Promise<JobSpec> {
     return JSON.parse((await this.jobRow(jobId)).spec) as JobSpec;
+  }
+
+  private decoyDir(jobId: string) {
+    return join(this.options.stateDir, "decoys", jobId);
   }
 
   private async jobRow(jobId: string) {
@@ -199,6 +246,13 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
         );
       }
       this.log({ event: "job-resumed", job: job.id, requeued: running.length });
+      // Results that were waiting for the job host's own run of their task wait for it again.
+      const waiting = await this.db.attempt.findMany({
+        where: { job: job.id, state: "held" },
+        distinct: ["task"],
+        select: { task: true },
+      });
+      for (const { task } of waiting) await judgeChecked(this.attemptContext, job.id, task);
       if (job.state === "preparing") void this.prepare(job.id);
       else await this.maybeFinish(job.id);
     }
@@ -315,6 +369,12 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       task.speculative,
     );
     await replicaAssigned(this.attemptContext, job.id, task.name);
+    // A checked task's own run starts with its first attempt, so the result seldom waits for it.
+    const checked = await this.db.task.findUniqueOrThrow({
+      where: { job_name: { job: job.id, name: task.name } },
+      select: { checkKind: true, expected: true },
+    });
+    if (checked.checkKind && checked.expected === null) this.startCheck(job.id, task.name);
     if (task.sameEpoch !== undefined) {
       // The Sybil window could not be kept: nobody of another registration epoch can take it.
       this.log({
@@ -479,6 +539,8 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
         `job ${outcome.state}`,
       );
     }
+    await this.checker.forget(jobId);
+    await rm(this.decoyDir(jobId), { recursive: true, force: true });
     const final = await finishJob(
       this.db,
       this.options.store,

@@ -8,6 +8,7 @@ import {
   resultStatement,
   type WorkerJob,
 } from "@tormr/protocol/worker-api";
+import { reduceInputs } from "./decoys.ts";
 import { BadResult } from "./task-grants.ts";
 
 export type SucceededResult = Extract<ResultRequest, { outcome: "succeeded" }>;
@@ -89,12 +90,7 @@ async function grantedInputs(db: JobHostDb, jobId: string, task: string): Promis
     });
     ids = rows.map((r) => r.id).sort((a, b) => segmentOf(a) - segmentOf(b));
   } else {
-    const maps = await db.task.findMany({
-      where: { job: jobId, kind: "map" },
-      orderBy: { index: "asc" },
-      select: { outputs: true },
-    });
-    ids = maps.map((m) => (JSON.parse(m.outputs ?? "[]") as string[])[index] ?? "");
+    ids = (await reduceInputs(db, jobId, index)).map((m) => m.id ?? "");
   }
   const rows = await db.bucket.findMany({
     where: { id: { in: ids } },

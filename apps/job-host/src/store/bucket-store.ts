@@ -284,6 +284,12 @@ export class BucketStore {
     return row.attempt;
   }
 
+  /** Forgets a task's commit (its result was undone): its next commit wins afresh. */
+  async uncommit(job: string, task: string): Promise<void> {
+    this.commits.delete(`${job}/${task}`);
+    await this.options.db.commit.deleteMany({ where: { job, task } });
+  }
+
   private async used(job: string): Promise<number> {
     const known = this.usage.get(job);
     if (known !== undefined) return known;

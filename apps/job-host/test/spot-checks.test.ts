@@ -1,0 +1,245 @@
+// Spot checks and decoy splits (#8): without replicas, the job host's own runs of a secret sample of tasks and of planted decoys catch a cheating worker, and everything it did is redone; honest jobs are untouched by them.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  DECOY_KEY,
+  EXPOSURE_CAP_KEY,
+  REPLICATION_KEY,
+  SPOT_CHECK_KEY,
+} from "@tormr/mapreduce/job-spec";
+import { provenanceSchema } from "@tormr/protocol/provenance";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyOutput } from "../src/cli/verify-command.ts";
+import type { HostSplit } from "../src/master/decoys.ts";
+import { type JobHost, startJobHost } from "../src/master/job-host.ts";
+import { type Attack, runCheatingWorker } from "./cheating-worker.ts";
+import {
+  fixture,
+  inputFiles,
+  jobSpec,
+  readParts,
+  SMALL_SPLITS,
+  type Workspace,
+  wordCountOracle,
+  workspace,
+} from "./helpers.ts";
+import { joinWorkers } from "./master-helpers.ts";
+
+/** The rates docs/job-host.md recommends for a job that wants checks without replicas. */
+const RECOMMENDED = { [SPOT_CHECK_KEY]: "0.3", [DECOY_KEY]: "0.2" };
+
+let w: Workspace;
+let host: JobHost;
+let state: string;
+const events: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  // 8 files of about 50 kB in 30 kB splits: 16 maps (and 4 decoys), and 4 reduces.
+  w = workspace(8, 50_000, 43);
+  state = mkdtempSync(join(tmpdir(), "tormr-spot-checks-"));
+  host = await startJobHost({
+    stateDir: join(state, "host"),
+    settings: { heartbeatMs: 200, timeoutMs: 60_000, pollMs: 300 },
+    log: (event) => events.push(event),
+  });
+}, 60_000);
+afterAll(async () => {
+  await host?.close();
+  rmSync(state, { recursive: true, force: true });
+  w?.cleanup();
+});
+
+const wordCount = (output: string, conf: Record<string, string> = {}, reduces = 4) =>
+  jobSpec({
+    inputs: [w.input],
+    output: join(w.dir, output),
+    task: { kind: "streaming", mapper: "python3 wc_mapper.py", reducer: "python3 wc_reducer.py" },
+    files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+    numReduceTasks: reduces,
+    conf: { ...SMALL_SPLITS, ...RECOMMENDED, ...conf },
+  });
+
+/** `tormr verify <dir>`, in this process: its exit code and what it printed. */
+async function verify(dir: string) {
+  let out = "";
+  const write = (s: string) => {
+    out += s;
+    return true;
+  };
+  const io = { stdout: { write }, stderr: { write } } as unknown as Parameters<
+    typeof verifyOutput
+  >[1];
+  const code = await verifyOutput(dir, io);
+  return { code, out };
+}
+
+/** Whether the task ended committed to a result of someone other than `worker`. */
+async function committedElsewhere(jobId: string, task: string, worker: string) {
+  const row = await host.db.task.findUniqueOrThrow({
+    where: { job_name: { job: jobId, name: task } },
+  });
+  if (row.state !== "committed" || row.committedAttempt === null) return false;
+  const won = await host.db.attempt.findUniqueOrThrow({
+    where: { job_task_number: { job: jobId, task, number: row.committedAttempt } },
+  });
+  return won.worker !== worker;
+}
+
+describe("a cheating worker among honest ones, spot checks and decoys alone", () => {
+  // 20 small jobs (4 files of about 45 kB: 8 maps, 2 decoys, 2 reduces), each with a fresh
+  // cheater of 2 slots beside one honest worker: each job is one trial.
+  let small: Workspace;
+  beforeAll(() => {
+    small = workspace(4, 45_000, 71);
+  });
+  afterAll(() => small?.cleanup());
+  const trials: { attacks: Attack[]; detected: boolean }[] = [];
+
+  it("is caught in at least 19 of 20 jobs; everything it did is redone, and the output is the oracle's", async () => {
+    for (let round = 0; round < 20; round++) {
+      const spec = jobSpec({
+        inputs: [small.input],
+        output: join(small.dir, `cheat-${round}`),
+        task: {
+          kind: "streaming",
+          mapper: "python3 wc_mapper.py",
+          reducer: "python3 wc_reducer.py",
+        },
+        files: [fixture("wc_mapper.py"), fixture("wc_reducer.py")],
+        numReduceTasks: 2,
+        conf: { ...SMALL_SPLITS, ...RECOMMENDED },
+      });
+      await host.master.createJob(spec, { workers: 2 });
+      const [ticket] = await host.master.createTickets(spec.id, 1);
+      const dir = mkdtempSync(join(state, `cheat-${round}-`));
+      const modes = (["corrupt", "drop", "stale"] as const).filter((_, i) => i !== round % 3);
+      const [cheater] = await Promise.all([
+        runCheatingWorker({
+          jobHost: host.workerUrl,
+          ticket: ticket as string,
+          dir,
+          cheat: { seed: 3000 + round, rate: 0.9, modes },
+          slots: 2,
+        }),
+        joinWorkers(host, spec.id, 1, dir),
+      ]);
+      const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+      expect(job.state).toBe("succeeded");
+      const tasks = await host.db.task.findMany({ where: { job: spec.id } });
+      expect(tasks.filter((t) => t.checkKind === "decoy")).toHaveLength(2);
+      if (cheater.attacks.length === 0) continue;
+      // Detected: a check caught the cheater, and no attacked task kept its result.
+      const worker = await host.db.worker.findUniqueOrThrow({
+        where: { job_pseudonym: { job: spec.id, pseudonym: cheater.pseudonym } },
+      });
+      let undone = 0;
+      for (const attack of cheater.attacks) {
+        if (await committedElsewhere(spec.id, attack.task, cheater.pseudonym)) undone++;
+      }
+      const detected = worker.caught !== null && undone === cheater.attacks.length;
+      if (detected) {
+        expect(worker.state).toBe("removed");
+        expect(worker.caught).toMatch(/^(spot check|decoy): /);
+        expect(readParts(spec.output)).toEqual(wordCountOracle(small.input));
+      }
+      trials.push({ attacks: cheater.attacks, detected });
+    }
+    const caught = trials.filter((t) => t.detected).length;
+    console.log(
+      `spot checks (${RECOMMENDED[SPOT_CHECK_KEY]}) + decoys (${RECOMMENDED[DECOY_KEY]}): cheater caught in ${caught} of ${trials.length} jobs, ${trials.reduce((n, t) => n + t.attacks.length, 0)} attacks`,
+    );
+    expect(trials.length).toBeGreaterThanOrEqual(19);
+    expect(caught).toBeGreaterThanOrEqual(trials.length - 1);
+    expect(events.some((e) => e.event === "worker-caught")).toBe(true);
+  }, 600_000);
+});
+
+describe("an honest cluster with spot checks and decoys", () => {
+  it("passes every check; decoys look like real splits, and leave no trace in the output or counters", async () => {
+    const spec = wordCount("honest");
+    await host.master.createJob(spec, { workers: 2 });
+    const dir = mkdtempSync(join(state, "honest-"));
+    await joinWorkers(host, spec.id, 2, dir);
+    const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+    expect(job.state).toBe("succeeded");
+    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+    const tasks = await host.db.task.findMany({ where: { job: spec.id } });
+    const checked = tasks.filter((t) => t.checkKind !== null);
+    // ceil(0.2 × 16) = 4 decoys, ceil(0.3 × 20) = 6 spot checks, and each worker's first result.
+    expect(tasks.filter((t) => t.checkKind === "decoy")).toHaveLength(4);
+    expect(checked.length).toBeGreaterThanOrEqual(10);
+    expect(checked.every((t) => t.state === "committed" && t.expected !== null)).toBe(true);
+    expect(await host.db.worker.count({ where: { job: spec.id, caught: { not: null } } })).toBe(0);
+
+    // A decoy is shown to its worker as a range of a real input file, never its own path.
+    const splits = JSON.parse(job.splits) as HostSplit[];
+    const names = new Set(inputFiles(w.input).map((f) => f.slice(f.lastIndexOf("/") + 1)));
+    const decoys = splits.filter((s) => s.decoyOf !== undefined);
+    expect(decoys).toHaveLength(4);
+    for (const decoy of decoys) {
+      expect(decoy.segments.every((s) => names.has(s.shownAs?.name ?? ""))).toBe(true);
+      expect(splits[decoy.decoyOf as number]?.decoyOf).toBeUndefined();
+    }
+    // The counters count the real input only: every input line read once.
+    const counters = JSON.parse(job.counters ?? "{}") as Record<string, Record<string, number>>;
+    const lines = inputFiles(w.input).reduce((n, f) => {
+      const text = readFileSync(f, "latin1");
+      return n + text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+    }, 0);
+    const records = Object.values(counters).find((g) => "MAP_INPUT_RECORDS" in g);
+    expect(records?.MAP_INPUT_RECORDS).toBe(lines);
+    // The provenance lists the decoys; tormr verify's checks pass.
+    const provenance = provenanceSchema.parse(
+      JSON.parse(readFileSync(join(spec.output, "_PROVENANCE.json"), "utf8")),
+    );
+    expect(provenance.spec.decoys).toHaveLength(4);
+    expect(events.filter((e) => e.event === "check-passed" && e.job === spec.id).length).toBe(
+      checked.length,
+    );
+    expect(await verify(spec.output)).toMatchObject({ code: 0 });
+  }, 240_000);
+
+  it("numbers a map-only job's parts over its real maps, and tormr verify passes", async () => {
+    const spec = wordCount("map-only", { [DECOY_KEY]: "0.2" }, 0);
+    await host.master.createJob(spec, { workers: 2 });
+    await joinWorkers(host, spec.id, 2, mkdtempSync(join(state, "map-only-")));
+    const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+    expect(job.state).toBe("succeeded");
+    const parts = readdirSync(spec.output)
+      .filter((f) => f.startsWith("part-"))
+      .sort();
+    expect(parts).toEqual(
+      Array.from({ length: 16 }, (_, i) => `part-${String(i).padStart(5, "0")}`),
+    );
+    const verified = await verify(spec.output);
+    expect(verified.out).toContain("16 parts from 20 tasks");
+    expect(verified.code).toBe(0);
+  }, 240_000);
+});
+
+describe("refusals at submission", () => {
+  const refusal = (conf: Record<string, string>) =>
+    host.master.createJob(wordCount(`refused-${Object.keys(conf).join("-")}`, conf));
+
+  it("refuses spot checks or decoys beside replication, naming both", async () => {
+    await expect(refusal({ [REPLICATION_KEY]: "2" })).rejects.toThrow(
+      "-D tormr.replication=2 already compares every task's results; spot checks (-D tormr.spotcheck.rate) and decoys (-D tormr.decoy.rate) are for jobs without replicas: set one or the other",
+    );
+  });
+
+  it("refuses decoys under an exposure cap, and says what to use", async () => {
+    await expect(refusal({ [EXPOSURE_CAP_KEY]: "0.5" })).rejects.toThrow(
+      "-D tormr.decoy.rate plants decoys of sampled input records, which -D tormr.exposure.cap would not count: under an exposure cap use spot checks (-D tormr.spotcheck.rate) alone",
+    );
+  });
+
+  it("refuses a rate that is not a share", async () => {
+    expect(() => wordCount("refused-rate", { [SPOT_CHECK_KEY]: "2" })).toThrow(
+      expect.objectContaining({
+        code: "ERR_BAD_CONF",
+        message: expect.stringContaining("-D tormr.spotcheck.rate=2"),
+      }),
+    );
+  });
+});
