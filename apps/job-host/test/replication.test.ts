@@ -1,4 +1,4 @@
-// Replication and quorum (#8): a cheating worker among honest ones is outvoted on every task it attacks, and reported to a real board; replicas spread across registration epochs; refusals at submission.
+// Replication and quorum (#8): a cheating worker among honest ones is outvoted on every task it attacks, and reported to a real board (as one that spot checks catch is); replicas spread across registration epochs; refusals at submission.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,7 +10,7 @@ import { loadOrCreateIdentity } from "@tormr/crypto/identity-file";
 import { generateKeyPair } from "@tormr/crypto/keys";
 import { mintStamp } from "@tormr/crypto/stamp";
 import { type BoardDb, openBoardDb } from "@tormr/db/board";
-import { REPLICATION_KEY } from "@tormr/mapreduce/job-spec";
+import { DECOY_KEY, REPLICATION_KEY, SPOT_CHECK_KEY } from "@tormr/mapreduce/job-spec";
 import { registrationBody } from "@tormr/protocol/board-api";
 import { serviceIdFromPublicKey } from "@tormr/tor/onion-address";
 import { directTransport } from "@tormr/tor/transport";
@@ -292,132 +292,150 @@ describe("refusals at submission", () => {
 });
 
 // A real board: its database and its tRPC API on loopback, the job host's own board link.
-describe("a cheater in a cluster formed on a board", () => {
-  const SETTINGS = boardSettings({
-    onion: "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd",
-    registerBits: 8,
-    postBits: 8,
-    trustOnions: true,
-  });
-  let db: BoardDb;
-  let api: BoardApi;
-  let server: Server;
-  let base: string;
-  let boardDir: string;
+/** How a cheater is found out: by its replicas, or by the job host's own spot checks and decoys. */
+const FOUND_OUT = [
+  { name: "replication 2", conf: {}, reasons: ["replica-mismatch"] },
+  {
+    name: "spot checks and decoys",
+    conf: { [REPLICATION_KEY]: "1", [SPOT_CHECK_KEY]: "0.3", [DECOY_KEY]: "0.2" },
+    reasons: ["spot-check", "decoy"],
+  },
+] as const;
 
-  beforeAll(async () => {
-    boardDir = mkdtempSync(join(tmpdir(), "tormr-replication-board-"));
-    db = await openBoardDb(join(boardDir, "board.db"));
-    api = boardApi({ db, settings: SETTINGS }, join(boardDir, "board.db"));
-    server = createServer((req, res) => void api.serve(req, res));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  });
-  afterAll(async () => {
-    server?.close();
-    api?.close();
-    await db?.$disconnect();
-    rmSync(boardDir, { recursive: true, force: true });
-  });
+for (const foundOut of FOUND_OUT)
+  describe(`a cheater in a cluster formed on a board (${foundOut.name})`, () => {
+    const SETTINGS = boardSettings({
+      onion: "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd",
+      registerBits: 8,
+      postBits: 8,
+      trustOnions: true,
+    });
+    let db: BoardDb;
+    let api: BoardApi;
+    let server: Server;
+    let base: string;
+    let boardDir: string;
 
-  const register = () => {
-    const board = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, SETTINGS.onion);
-    return registerWorker(
-      db,
-      SETTINGS,
-      registrationBody(
-        SETTINGS.onion,
-        board,
-        { memoryMb: 1024, sandbox: "bwrap", slots: 1 },
-        mintStamp(`${SETTINGS.onion}/register`, 8),
-      ),
-    );
-  };
-  const post = (size: number) =>
-    postRequest(db, SETTINGS, {
-      title: "Word count, replicated",
-      description: "A Hadoop Streaming word count.",
-      size,
-      onion: `${serviceIdFromPublicKey(generateKeyPair("Ed25519").publicKey)}.onion`,
-      minMemoryMb: 256,
-      sandbox: "any",
-      stamp: mintStamp(`${SETTINGS.onion}/post`, 8),
+    beforeAll(async () => {
+      boardDir = mkdtempSync(join(tmpdir(), "tormr-replication-board-"));
+      db = await openBoardDb(join(boardDir, "board.db"));
+      api = boardApi({ db, settings: SETTINGS }, join(boardDir, "board.db"));
+      server = createServer((req, res) => void api.serve(req, res));
+      server.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    afterAll(async () => {
+      server?.close();
+      api?.close();
+      await db?.$disconnect();
+      rmSync(boardDir, { recursive: true, force: true });
     });
 
-  it("is reported to the board, whose standing for it drops, and it is matched last", async () => {
-    const registered = [await register(), await register(), await register()];
-    const posted = await post(3);
-    await formClusters(db, SETTINGS);
-    const spec = wordCount("board", {}, 2);
-    await host.master.createJob(spec, { workers: 3 });
-    const lines: string[] = [];
-    const abort = new AbortController();
-    const link = followBoardRequest({
-      host,
-      stateDir: mkdtempSync(join(state, "link-")),
-      statusLink: `${base}/status/${posted.statusToken}`,
-      job: spec.id,
-      transport: directTransport(),
-      periodMs: 200,
-      say: (line) => lines.push(line),
-      signal: abort.signal,
-    });
-    // The board's seats: each member's raw ticket, as its worker would get it, and its Tor key.
-    const members = await clusterOf(db, posted.statusToken);
-    for (;;) {
-      const admitted = await host.db.joinTicket.count({ where: { job: spec.id } });
-      if (admitted === members.length) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const seats = await db.seat.findMany({ where: { request: posted.id } });
-    const seatOf = (hash: string) => seats.find((s) => s.ticketHash === hash);
-    const [bad, ...good] = members;
-    if (!bad) throw new Error("no members");
-    const dir = mkdtempSync(join(state, "board-workers-"));
-    const [cheater] = await Promise.all([
-      runCheatingWorker({
-        jobHost: host.workerUrl,
-        ticket: seatOf(bad.ticketHash)?.ticket as string,
-        dir: join(dir, "cheater"),
-        cheat: { seed: 7, rate: 1, modes: ["corrupt"] },
-        clientAuth: bad.keys.clientAuth,
-      }),
-      ...good.map((m, i) =>
-        honestWorker(seatOf(m.ticketHash)?.ticket as string, join(dir, `w${i}`), m.keys.clientAuth),
-      ),
-    ]);
-    await link;
-    expect((await host.db.job.findUniqueOrThrow({ where: { id: spec.id } })).state).toBe(
-      "succeeded",
-    );
-    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
-    expect(cheater.attacks.length).toBeGreaterThan(0);
-    const integrity = (await jobStatus(host.db, spec.id)).integrity;
-    expect(integrity?.outvoted.length).toBe(cheater.attacks.length);
-    expect(integrity?.outvoted.every((o) => o.worker === cheater.pseudonym && o.reported)).toBe(
-      true,
-    );
-    expect(lines).toContain("reported 1 outvoted worker to the board (replica-mismatch)");
+    const register = () => {
+      const board = deriveBoardIdentity({ signing: generateKeyPair("Ed25519") }, SETTINGS.onion);
+      return registerWorker(
+        db,
+        SETTINGS,
+        registrationBody(
+          SETTINGS.onion,
+          board,
+          { memoryMb: 1024, sandbox: "bwrap", slots: 1 },
+          mintStamp(`${SETTINGS.onion}/register`, 8),
+        ),
+      );
+    };
+    const post = (size: number) =>
+      postRequest(db, SETTINGS, {
+        title: "Word count, replicated",
+        description: "A Hadoop Streaming word count.",
+        size,
+        onion: `${serviceIdFromPublicKey(generateKeyPair("Ed25519").publicKey)}.onion`,
+        minMemoryMb: 256,
+        sandbox: "any",
+        stamp: mintStamp(`${SETTINGS.onion}/post`, 8),
+      });
 
-    // The board's own database: the cheater's standing dropped once, for this request.
-    const standing = async (pseudonym: string) =>
-      (await db.worker.findUniqueOrThrow({ where: { pseudonym } })).standing;
-    expect(await standing(bad.pseudonym)).toBe(-1);
-    for (const m of good) expect(await standing(m.pseudonym)).toBe(0);
-    expect(await db.report.findMany({ select: { worker: true, reason: true } })).toEqual([
-      { worker: bad.pseudonym, reason: "replica-mismatch" },
-    ]);
-    expect(registered.map((r) => r.pseudonym).sort()).toEqual(
-      members.map((m) => m.pseudonym).sort(),
-    );
+    it("is reported to the board, whose standing for it drops, and it is matched last", async () => {
+      const registered = [await register(), await register(), await register()];
+      const posted = await post(3);
+      await formClusters(db, SETTINGS);
+      const spec = wordCount(`board-${foundOut.reasons[0]}`, foundOut.conf, 2);
+      await host.master.createJob(spec, { workers: 3 });
+      const lines: string[] = [];
+      const abort = new AbortController();
+      const link = followBoardRequest({
+        host,
+        stateDir: mkdtempSync(join(state, "link-")),
+        statusLink: `${base}/status/${posted.statusToken}`,
+        job: spec.id,
+        transport: directTransport(),
+        periodMs: 200,
+        say: (line) => lines.push(line),
+        signal: abort.signal,
+      });
+      // The board's seats: each member's raw ticket, as its worker would get it, and its Tor key.
+      const members = await clusterOf(db, posted.statusToken);
+      for (;;) {
+        const admitted = await host.db.joinTicket.count({ where: { job: spec.id } });
+        if (admitted === members.length) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const seats = await db.seat.findMany({ where: { request: posted.id } });
+      const seatOf = (hash: string) => seats.find((s) => s.ticketHash === hash);
+      const [bad, ...good] = members;
+      if (!bad) throw new Error("no members");
+      const dir = mkdtempSync(join(state, "board-workers-"));
+      const [cheater] = await Promise.all([
+        runCheatingWorker({
+          jobHost: host.workerUrl,
+          ticket: seatOf(bad.ticketHash)?.ticket as string,
+          dir: join(dir, "cheater"),
+          cheat: { seed: 7, rate: 1, modes: ["corrupt"] },
+          clientAuth: bad.keys.clientAuth,
+        }),
+        ...good.map((m, i) =>
+          honestWorker(
+            seatOf(m.ticketHash)?.ticket as string,
+            join(dir, `w${i}`),
+            m.keys.clientAuth,
+          ),
+        ),
+      ]);
+      await link;
+      expect((await host.db.job.findUniqueOrThrow({ where: { id: spec.id } })).state).toBe(
+        "succeeded",
+      );
+      expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+      expect(cheater.attacks.length).toBeGreaterThan(0);
+      const status = await jobStatus(host.db, spec.id);
+      const outvoted = status.integrity?.outvoted ?? status.checks?.caught ?? [];
+      if (status.integrity) expect(outvoted.length).toBe(cheater.attacks.length);
+      else expect(outvoted.length).toBeGreaterThanOrEqual(1);
+      expect(outvoted.every((o) => o.worker === cheater.pseudonym && o.reported)).toBe(true);
+      const reports = await db.report.findMany({ select: { worker: true, reason: true } });
+      expect(reports).toHaveLength(1);
+      const reason = reports[0]?.reason as string;
+      expect(foundOut.reasons).toContain(reason);
+      const who = reason === "replica-mismatch" ? "outvoted" : "caught";
+      expect(lines).toContain(`reported 1 ${who} worker to the board (${reason})`);
 
-    // The next request of two takes the two honest workers: the cheater is matched last.
-    await db.worker.updateMany({ data: { lastSeen: new Date() } });
-    const next = await post(2);
-    await formClusters(db, SETTINGS);
-    const seated = (await clusterOf(db, next.statusToken)).map((m) => m.pseudonym).sort();
-    expect(seated).toEqual(good.map((m) => m.pseudonym).sort());
-    abort.abort();
-  }, 240_000);
-});
+      // The board's own database: the cheater's standing dropped once, for this request.
+      const standing = async (pseudonym: string) =>
+        (await db.worker.findUniqueOrThrow({ where: { pseudonym } })).standing;
+      expect(await standing(bad.pseudonym)).toBe(-1);
+      for (const m of good) expect(await standing(m.pseudonym)).toBe(0);
+      expect(reports).toEqual([{ worker: bad.pseudonym, reason }]);
+      expect(registered.map((r) => r.pseudonym).sort()).toEqual(
+        members.map((m) => m.pseudonym).sort(),
+      );
+
+      // The next request of two takes the two honest workers: the cheater is matched last.
+      await db.worker.updateMany({ data: { lastSeen: new Date() } });
+      const next = await post(2);
+      await formClusters(db, SETTINGS);
+      const seated = (await clusterOf(db, next.statusToken)).map((m) => m.pseudonym).sort();
+      expect(seated).toEqual(good.map((m) => m.pseudonym).sort());
+      abort.abort();
+    }, 240_000);
+  });

@@ -59,7 +59,7 @@ export const outvotedSchema = z.object({
   attempt: count,
   worker: z.string(),
   reason: z.string(),
-  /** Whether the job's board was told (`request.report`, reason replica-mismatch). */
+  /** Whether the job's board was told (`request.report`). */
   reported: z.boolean(),
 });
 export type Outvoted = z.infer<typeof outvotedSchema>;
@@ -76,6 +76,22 @@ export const integritySchema = z.object({
   outvoted: z.array(outvotedSchema),
 });
 export type Integrity = z.infer<typeof integritySchema>;
+
+/**
+ * A job's spot checks and decoys (`tormr.spotcheck.rate`, `tormr.decoy.rate`): tasks the job host
+ * ran again itself, and what came of it. `caught` lists each result a check disproved (its reason
+ * names the check); `undone` counts the committed results of caught workers that ran again.
+ */
+export const checksSchema = z.object({
+  /** Real tasks checked: the secret draw, and each worker's first result. */
+  spotChecked: count,
+  decoys: count,
+  /** Checked tasks committed once the job host's own run matched their result. */
+  passed: count,
+  caught: z.array(outvotedSchema),
+  undone: count,
+});
+export type Checks = z.infer<typeof checksSchema>;
 
 /** `GET /admin/jobs/<id>`, and what `POST …/cancel` answers. */
 export const jobStatusSchema = z.object({
@@ -96,6 +112,8 @@ export const jobStatusSchema = z.object({
   status: z.string().optional(),
   /** Replication (`tormr.replication`): what the replicas agreed on, and who was outvoted. */
   integrity: integritySchema.optional(),
+  /** Spot checks and decoys: what the job host's own runs caught. */
+  checks: checksSchema.optional(),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 

@@ -1,7 +1,11 @@
 // A job host attached to its request on a board: prove the onion, wait for the cluster, admit its workers, replace the lost ones, finish.
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type BoardRequestStatus, parseStatusLink } from "@tormr/protocol/board-api";
+import {
+  type BoardRequestStatus,
+  parseStatusLink,
+  type ReportReason,
+} from "@tormr/protocol/board-api";
 import { BoardApiError, BoardClient } from "@tormr/protocol/board-client";
 import { readPrivateFile, writePrivateFile } from "@tormr/tor/private-file";
 import type { SocksAddress } from "@tormr/tor/tor-process";
@@ -273,9 +277,10 @@ async function lostTickets(host: JobHost, job: string, hashes: string[]): Promis
 }
 
 /**
- * Tells the board about the workers whose results replicas outvoted (`request.report`, reason
- * replica-mismatch), each once: its ticket's hash names it, as the board knows it. The board
- * lowers each one's standing once for this request, and matches lower standing last.
+ * Tells the board about the workers whose results were outvoted: by their replicas (reason
+ * replica-mismatch), or by the job host's own run of a spot-checked task or a decoy (spot-check,
+ * decoy). Each once: its ticket's hash names it, as the board knows it. The board lowers each
+ * one's standing once for this request, and matches lower standing last.
  */
 async function reportOutvoted(
   host: JobHost,
@@ -292,30 +297,39 @@ async function reportOutvoted(
   if (outvoted.length === 0) return;
   const workers = await host.db.worker.findMany({
     where: { job, pseudonym: { in: outvoted.map((a) => a.worker) }, reportedAt: null },
-    select: { pseudonym: true },
+    select: { pseudonym: true, caught: true },
   });
   const tickets = await host.db.joinTicket.findMany({
     where: { job, hash: { in: [...seats] }, usedBy: { in: workers.map((w) => w.pseudonym) } },
     select: { hash: true, usedBy: true },
   });
-  if (tickets.length === 0) return;
-  await retrying(
-    () =>
-      client.report(
-        token,
-        tickets.map((t) => t.hash),
-        "replica-mismatch",
-      ),
-    "report outvoted workers",
-    options,
-  );
-  await host.db.worker.updateMany({
-    where: { job, pseudonym: { in: tickets.flatMap((t) => (t.usedBy ? [t.usedBy] : [])) } },
-    data: { reportedAt: new Date() },
-  });
-  options.say(
-    `reported ${tickets.length} outvoted worker${tickets.length === 1 ? "" : "s"} to the board (replica-mismatch)`,
-  );
+  const reasonOf = (pseudonym: string | null): ReportReason => {
+    const caught = workers.find((w) => w.pseudonym === pseudonym)?.caught;
+    if (caught?.startsWith("decoy")) return "decoy";
+    return caught ? "spot-check" : "replica-mismatch";
+  };
+  for (const reason of ["replica-mismatch", "spot-check", "decoy"] as const) {
+    const these = tickets.filter((t) => reasonOf(t.usedBy) === reason);
+    if (these.length === 0) continue;
+    await retrying(
+      () =>
+        client.report(
+          token,
+          these.map((t) => t.hash),
+          reason,
+        ),
+      "report outvoted workers",
+      options,
+    );
+    await host.db.worker.updateMany({
+      where: { job, pseudonym: { in: these.flatMap((t) => (t.usedBy ? [t.usedBy] : [])) } },
+      data: { reportedAt: new Date() },
+    });
+    const who = reason === "replica-mismatch" ? "outvoted" : "caught";
+    options.say(
+      `reported ${these.length} ${who} worker${these.length === 1 ? "" : "s"} to the board (${reason})`,
+    );
+  }
 }
 
 /** Calls the board, riding out its being unreachable for a while (Tor circuits fail); its refusals are final. */

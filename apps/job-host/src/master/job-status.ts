@@ -1,8 +1,10 @@
 // What the admin API and the CLI show of a job: its state, task counts, counters, workers and every attempt.
 import type { JobHostDb } from "@tormr/db/job-host";
 import { Counters } from "@tormr/mapreduce/counters";
+import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import {
   type AttemptRecord,
+  type Checks,
   type Integrity,
   type JobStatus,
   jobStateSchema,
@@ -46,6 +48,8 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
     select: { status: true },
   });
   const replication = replicationOf(job);
+  const settings = jobSettings(JSON.parse(job.spec) as JobSpec);
+  const checked = settings.spotCheckRate > 0 || settings.decoyRate > 0;
   return {
     id: job.id,
     state: jobStateSchema.parse(job.state),
@@ -59,6 +63,51 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
     finishedAt: job.finishedAt?.toISOString() ?? null,
     ...(latest?.status ? { status: latest.status } : {}),
     ...(replication > 1 ? { integrity: await jobIntegrity(db, jobId, replication) } : {}),
+    ...(checked ? { checks: await jobChecks(db, jobId) } : {}),
+  };
+}
+
+/** What a job's spot checks and decoys came to. */
+export async function jobChecks(db: JobHostDb, jobId: string): Promise<Checks> {
+  const tasks = await db.task.findMany({
+    where: { job: jobId, checkKind: { not: null } },
+    select: { checkKind: true, state: true },
+  });
+  const caught = await db.attempt.findMany({
+    where: { job: jobId, state: "outvoted" },
+    orderBy: [{ task: "asc" }, { number: "asc" }],
+    select: { task: true, number: true, worker: true, error: true },
+  });
+  const reported = new Set(
+    (
+      await db.worker.findMany({
+        where: { job: jobId, reportedAt: { not: null } },
+        select: { pseudonym: true },
+      })
+    ).map((w) => w.pseudonym),
+  );
+  const undone = await db.attempt.count({
+    where: {
+      job: jobId,
+      state: "killed",
+      OR: [
+        { error: { startsWith: "discarded: its worker was caught" } },
+        { error: "a map it read was undone" },
+      ],
+    },
+  });
+  return {
+    spotChecked: tasks.filter((t) => t.checkKind === "spot").length,
+    decoys: tasks.filter((t) => t.checkKind === "decoy").length,
+    passed: tasks.filter((t) => t.state === "committed").length,
+    caught: caught.map((a) => ({
+      task: a.task,
+      attempt: a.number,
+      worker: a.worker,
+      reason: a.error ?? "caught",
+      reported: reported.has(a.worker),
+    })),
+    undone,
   };
 }
 
