@@ -11,6 +11,8 @@ export async function joinWorkers(
   n: number,
   dir: string,
   onEvent?: (pseudonym: string, event: WorkerEvent) => void,
+  /** Aborting stops the workers: their tasks are handed back and they leave. */
+  signal?: AbortSignal,
 ): Promise<WorkerLoopSummary[]> {
   const tickets = await host.master.createTickets(jobId, n);
   return Promise.all(
@@ -26,6 +28,7 @@ export async function joinWorkers(
         memoryBytes: 512 * 1024 ** 2,
         resolveImage: async (image) => image,
         ...(onEvent ? { onEvent: (event: WorkerEvent) => onEvent(identity.pseudonym, event) } : {}),
+        ...(signal ? { signal } : {}),
       });
     }),
   );

@@ -218,6 +218,57 @@ describe("an honest cluster with spot checks and decoys", () => {
   }, 240_000);
 });
 
+describe("a job host that stops while results wait for its own runs", () => {
+  it("judges them when it starts again: nothing is lost, and the job ends with the oracle's output", async () => {
+    const stateDir = join(state, "restart-host");
+    const settings = { heartbeatMs: 200, timeoutMs: 2_000, pollMs: 300 };
+    // The first host never gets a sandbox for its checks: every checked result stays held.
+    const first = await startJobHost({
+      stateDir,
+      settings,
+      checkSandbox: () => new Promise(() => {}),
+    });
+    const spec = wordCount("restart", { [SPOT_CHECK_KEY]: "0.2", [DECOY_KEY]: "0.1" });
+    await first.master.createJob(spec, { workers: 2 });
+    const stopped = new AbortController();
+    const running = joinWorkers(
+      first,
+      spec.id,
+      2,
+      mkdtempSync(join(state, "restart-")),
+      undefined,
+      stopped.signal,
+    );
+    for (;;) {
+      const open = await first.db.task.count({
+        where: { job: spec.id, kind: "map", state: { in: ["pending"] } },
+      });
+      const busy = await first.db.attempt.count({ where: { job: spec.id, state: "running" } });
+      if (open === 0 && busy === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const held = await first.db.attempt.count({ where: { job: spec.id, state: "held" } });
+    expect(held).toBeGreaterThanOrEqual(1);
+    stopped.abort();
+    await running;
+    await first.close();
+
+    const second = await startJobHost({ stateDir, settings });
+    try {
+      await joinWorkers(second, spec.id, 2, mkdtempSync(join(state, "restart-again-")));
+      const job = await second.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+      expect(job.state).toBe("succeeded");
+      expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+      const checks = await second.db.task.findMany({
+        where: { job: spec.id, checkKind: { not: null } },
+      });
+      expect(checks.every((t) => t.state === "committed" && t.expected !== null)).toBe(true);
+    } finally {
+      await second.close();
+    }
+  }, 240_000);
+});
+
 describe("refusals at submission", () => {
   const refusal = (conf: Record<string, string>) =>
     host.master.createJob(wordCount(`refused-${Object.keys(conf).join("-")}`, conf));

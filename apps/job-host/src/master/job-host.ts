@@ -15,6 +15,7 @@ import { startAdminServer } from "./admin-server.ts";
 import { Master } from "./master.ts";
 import { onionClients } from "./onion-clients.ts";
 import { type MasterSettings, masterSettings } from "./settings.ts";
+import type { CheckSandbox } from "./task-check.ts";
 import { WorkerOnion } from "./worker-onion.ts";
 import { workerRoutes } from "./worker-routes.ts";
 
@@ -26,6 +27,8 @@ export interface JobHostOptions {
   /** The admin listener's port on 127.0.0.1; 0 picks a free one. */
   adminPort?: number;
   settings?: Partial<MasterSettings>;
+  /** Where spot checks and decoys run on the job host (see Master); by default chosen at the first. */
+  checkSandbox?: CheckSandbox;
   /** The most one job's buckets may hold, in bytes. Default: no bound but the disk. */
   jobQuotaBytes?: number;
   log?: (event: Record<string, unknown>) => void;
@@ -125,6 +128,7 @@ export async function startJobHost(options: JobHostOptions): Promise<JobHost> {
       },
       stateDir: options.stateDir,
       ...(options.settings ? { settings: options.settings } : {}),
+      ...(options.checkSandbox ? { checkSandbox: options.checkSandbox } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
     routes.handler = workerRoutes(master);

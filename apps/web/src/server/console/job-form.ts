@@ -2,10 +2,12 @@
 import { join } from "node:path";
 import { MapReduceError } from "@tormr/mapreduce/errors";
 import {
+  DECOY_KEY,
   EXPOSURE_CAP_KEY,
   EXPOSURE_COLLUSION_KEY,
   type JobSpec,
   parseJobSpec,
+  SPOT_CHECK_KEY,
 } from "@tormr/mapreduce/job-spec";
 import { z } from "zod";
 import type { DraftUpload } from "./drafts.ts";
@@ -32,6 +34,12 @@ const percentage = z
   .trim()
   .refine((v) => v === "" || (/^(?:\d+(?:\.\d+)?|\.\d+)$/.test(v) && Number(v) > 0), PERCENTAGE)
   .refine((v) => v === "" || Number(v) <= 100, PERCENTAGE);
+const RATE = "expected a percentage from 0 to 100, e.g. 30";
+/** Empty (none), or a percentage in [0, 100]: 0 is none too, as the engine reads it. */
+const rate = z
+  .string()
+  .trim()
+  .refine((v) => v === "" || (/^(?:\d+(?:\.\d+)?|\.\d+)$/.test(v) && Number(v) <= 100), RATE);
 const COLLUSION = "expected a whole number from 1 to 32";
 /** Empty (each worker alone), or k from 1 to 32. */
 const collusion = z
@@ -53,6 +61,10 @@ export const jobFormSchema = z.object({
   cap: percentage.default(""),
   /** Collusion k: the cap also bounds any k workers together (`tormr.exposure.collusion`). */
   collusion: collusion.default(""),
+  /** Spot checks (%): tasks the job host runs again itself (`tormr.spotcheck.rate`). */
+  spotchecks: rate.default(""),
+  /** Decoys (%): decoy splits planted, as a share of the real ones (`tormr.decoy.rate`). */
+  decoys: rate.default(""),
   cluster: z
     .enum(["local", "tickets", "board"], "choose where the workers come from")
     .default("local"),
@@ -97,6 +109,8 @@ export function fieldOfEngineError(code: string, message: string): string {
   // The job host's refusals of a cap it cannot keep name what to change.
   if (/^a cluster of \d+ workers? cannot keep to the exposure cap/.test(message)) return "workers";
   if (/^-numReduceTasks \d+ cannot keep to the exposure cap/.test(message)) return "reduces";
+  // Decoys under a cap: the job host names both keys; the decoys are what to drop.
+  if (message.startsWith(`-D ${DECOY_KEY} plants decoys`)) return "decoys";
   if (code === "ERR_BAD_CONF") return "conf";
   if (code === "ERR_INPUT_EMPTY" || (code === "ERR_INPUT_MISSING" && !message.startsWith("-file")))
     return "inputs";
@@ -125,6 +139,7 @@ export function buildJob(form: JobForm, options: BuildOptions): FormResult {
   const conf = keyValues("conf", form.conf, errors);
   const cmdenv = keyValues("cmdenv", form.cmdenv, errors);
   exposureFields(form, conf, errors);
+  checkFields(form, conf, errors);
   let task: JobSpec["task"] | undefined;
   let reduces = form.reduces;
   let workers = form.workers;
@@ -189,17 +204,20 @@ export function buildJob(form: JobForm, options: BuildOptions): FormResult {
   }
 }
 
+const twice = (what: string, key: string) =>
+  `${what} is also set under Settings (-D ${key}): set it in one place`;
+/** A percentage field as the engine reads it: `25%`, and `0.5%` for `.5`. */
+const asPercent = (field: string) => `${field.startsWith(".") ? "0" : ""}${field}%`;
+
 /** The Exposure cap (%) and Collusion k fields as their `-D` keys, each set in one place only. */
 function exposureFields(
   form: JobForm,
   conf: Record<string, string>,
   errors: Record<string, string>,
 ) {
-  const twice = (what: string, key: string) =>
-    `${what} is also set under Settings (-D ${key}): set it in one place`;
   if (form.cap !== "") {
     if (conf[EXPOSURE_CAP_KEY] !== undefined) errors.cap = twice("the cap", EXPOSURE_CAP_KEY);
-    else conf[EXPOSURE_CAP_KEY] = `${form.cap.startsWith(".") ? "0" : ""}${form.cap}%`;
+    else conf[EXPOSURE_CAP_KEY] = asPercent(form.cap);
   }
   if (form.collusion !== "") {
     if (conf[EXPOSURE_COLLUSION_KEY] !== undefined) {
@@ -207,5 +225,21 @@ function exposureFields(
     } else if (conf[EXPOSURE_CAP_KEY] === undefined && form.cap === "") {
       errors.collusion = `set an exposure cap too: collusion ${form.collusion} bounds what ${form.collusion} workers see together under it`;
     } else conf[EXPOSURE_COLLUSION_KEY] = form.collusion;
+  }
+}
+
+/**
+ * The Spot checks (%) and Decoys (%) fields as their `-D` keys, each set in one place only. Their
+ * refusals beside replication or a cap are the job host's, which names both keys.
+ */
+function checkFields(form: JobForm, conf: Record<string, string>, errors: Record<string, string>) {
+  if (form.spotchecks !== "") {
+    if (conf[SPOT_CHECK_KEY] !== undefined) {
+      errors.spotchecks = twice("the spot-check rate", SPOT_CHECK_KEY);
+    } else conf[SPOT_CHECK_KEY] = asPercent(form.spotchecks);
+  }
+  if (form.decoys !== "") {
+    if (conf[DECOY_KEY] !== undefined) errors.decoys = twice("the decoy rate", DECOY_KEY);
+    else conf[DECOY_KEY] = asPercent(form.decoys);
   }
 }
