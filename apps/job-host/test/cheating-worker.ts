@@ -33,6 +33,8 @@ export interface CheatOptions {
   /** The chance that a task it gets is attacked. */
   rate: number;
   modes: readonly CheatMode[];
+  /** Attack only maps ("m") or only reduces ("r"): the other kind it runs honestly. */
+  only?: "m" | "r";
 }
 
 /** "task_job_2026_0001_m_000003" → "m3". */
@@ -94,7 +96,8 @@ export function cheatingSandbox(options: CheatOptions): { sandbox: Sandbox; atta
       // Only the first program of a task is rewritten; a later one (a combiner) runs honestly.
       const first = !decided.has(taskId);
       if (first) {
-        const attacked = random() < options.rate;
+        const kind = taskName(taskId)[0];
+        const attacked = random() < options.rate && (!options.only || kind === options.only);
         const pick = options.modes[Math.floor(random() * options.modes.length)] ?? "corrupt";
         decided.set(taskId, attacked ? pick : null);
       }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyOutput } from "../src/cli/verify-command.ts";
 import type { HostSplit } from "../src/master/decoys.ts";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
+import { jobStatus } from "../src/master/job-status.ts";
 import { type Attack, runCheatingWorker } from "./cheating-worker.ts";
 import {
   fixture,
@@ -125,7 +126,7 @@ describe("a cheating worker among honest ones, spot checks and decoys alone", ()
         joinWorkers(host, spec.id, 1, dir),
       ]);
       const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
-      expect(job.state).toBe("succeeded");
+      expect({ state: job.state, error: job.error }).toEqual({ state: "succeeded", error: null });
       const tasks = await host.db.task.findMany({ where: { job: spec.id } });
       expect(tasks.filter((t) => t.checkKind === "decoy")).toHaveLength(2);
       if (cheater.attacks.length === 0) continue;
@@ -215,6 +216,63 @@ describe("an honest cluster with spot checks and decoys", () => {
     const verified = await verify(spec.output);
     expect(verified.out).toContain("16 parts from 20 tasks");
     expect(verified.code).toBe(0);
+  }, 240_000);
+});
+
+describe("a cheater caught at a reduce", () => {
+  it("has every map of its that no check confirmed run again, and so every reduce", async () => {
+    const spec = wordCount("undo", { [DECOY_KEY]: "0" }, 2);
+    await host.master.createJob(spec, { workers: 2 });
+    // Checks forced where this test needs them: no map is drawn, every reduce is.
+    await host.db.task.updateMany({
+      where: { job: spec.id, kind: "map" },
+      data: { checkKind: null },
+    });
+    await host.db.task.updateMany({
+      where: { job: spec.id, kind: "reduce" },
+      data: { checkKind: "spot" },
+    });
+    const [ticket] = await host.master.createTickets(spec.id, 1);
+    const dir = mkdtempSync(join(state, "undo-"));
+    const [cheater] = await Promise.all([
+      runCheatingWorker({
+        jobHost: host.workerUrl,
+        ticket: ticket as string,
+        dir,
+        cheat: { seed: 5, rate: 1, modes: ["corrupt"], only: "r" },
+        slots: 2,
+      }),
+      joinWorkers(host, spec.id, 1, dir),
+    ]);
+    const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+    expect({ state: job.state, error: job.error }).toEqual({ state: "succeeded", error: null });
+    expect(readParts(spec.output)).toEqual(wordCountOracle(w.input));
+    expect(cheater.attacks.length).toBeGreaterThanOrEqual(1);
+    expect(cheater.attacks.every((a) => a.task.startsWith("r"))).toBe(true);
+    const worker = await host.db.worker.findUniqueOrThrow({
+      where: { job_pseudonym: { job: spec.id, pseudonym: cheater.pseudonym } },
+    });
+    expect(worker.caught).toMatch(/^spot check: r\d's output has plaintext SHA-256 /);
+    // Its maps (all but the first, which probation confirmed) were undone and run elsewhere.
+    const undone = events.filter((e) => e.event === "task-undone" && e.job === spec.id);
+    const maps = await host.db.attempt.findMany({
+      where: { job: spec.id, worker: cheater.pseudonym, task: { startsWith: "m" } },
+    });
+    const confirmed = maps.filter((a) => a.state === "succeeded");
+    expect(confirmed).toHaveLength(1);
+    expect(undone.filter((e) => String(e.task).startsWith("m")).length).toBe(
+      maps.filter((a) => a.state === "killed" && a.error?.startsWith("discarded")).length,
+    );
+    for (const task of await host.db.task.findMany({ where: { job: spec.id } })) {
+      const won = await host.db.attempt.findUniqueOrThrow({
+        where: {
+          job_task_number: { job: spec.id, task: task.name, number: task.committedAttempt ?? -1 },
+        },
+      });
+      if (won.worker === cheater.pseudonym) expect(won.id).toBe(confirmed[0]?.id);
+    }
+    const status = await jobStatus(host.db, spec.id);
+    expect(status.checks?.undone).toBeGreaterThanOrEqual(1);
   }, 240_000);
 });
 

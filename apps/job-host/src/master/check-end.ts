@@ -4,7 +4,7 @@ import { parseResultStatement } from "@tormr/protocol/worker-api";
 import { type AttemptContext, commitWinner, endAttempt, keepResult } from "./attempt-end.ts";
 import { outputFormat, outputIdsOf } from "./replication.ts";
 import type { SignedResult } from "./result-signature.ts";
-import { reduceInputIds } from "./task-check.ts";
+import { type CheckRun, reduceInputIds } from "./task-check.ts";
 import type { HeldBucket } from "./task-grants.ts";
 
 type AttemptRow = { id: string; job: string; task: string; number: number; worker: string };
@@ -39,11 +39,11 @@ export async function checkRan(
   ctx: AttemptContext,
   jobId: string,
   task: string,
-  run: { digests: string[]; inputs: string[] },
+  run: CheckRun,
 ): Promise<void> {
-  const expected = run.digests;
   const row = await ctx.db.task.findUnique({ where: { job_name: { job: jobId, name: task } } });
-  if (!row || row.state === "committed") return;
+  if (!row || row.state === "committed" || run.stale) return;
+  const expected = run.digests;
   if (task.startsWith("r")) {
     // Maps undone since the run began: its inputs are not the reduce's any more.
     const now = await reduceInputIds(ctx.db, jobId, Number(task.slice(1)));

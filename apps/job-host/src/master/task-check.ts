@@ -54,10 +54,10 @@ export function autoCheckSandbox(): CheckSandbox {
 }
 
 /** The job host's own run of a task: its outputs' plaintext SHA-256, and the buckets it read. */
-export interface CheckRun {
-  digests: string[];
-  inputs: string[];
-}
+export type CheckRun =
+  | { digests: string[]; inputs: string[]; stale?: undefined }
+  /** A reduce's inputs were undone before or while it ran: it is run again with the reduce. */
+  | { stale: true };
 
 /** The job row's fields a check reads. */
 export interface CheckedJob {
@@ -137,14 +137,24 @@ export class TaskChecker {
     });
     await mkdir(this.jobDir(job.id), { recursive: true });
     const taskDir = await mkdtemp(join(this.jobDir(job.id), `${task}-`));
+    const index = Number(task.slice(1));
+    const before = task.startsWith("r") ? await reduceInputIds(this.options.db, job.id, index) : [];
     try {
-      const index = Number(task.slice(1));
+      if (!before) return { stale: true };
       const { paths, inputs } = task.startsWith("m")
         ? await this.runMap(job, spec, index, taskDir, launch)
         : await this.runReduce(job, spec, index, taskDir, launch);
       const digests: string[] = [];
       for (const path of paths) digests.push(await fileDigest(path));
       return { digests, inputs };
+    } catch (error) {
+      // A map undone under a reduce's run (its worker was caught) takes its buckets away: the
+      // reduce runs again once its maps have, and so does this check; nothing failed.
+      if (task.startsWith("r")) {
+        const now = await reduceInputIds(this.options.db, job.id, index);
+        if (now?.join(",") !== before?.join(",")) return { stale: true };
+      }
+      throw error;
     } finally {
       await rm(taskDir, { recursive: true, force: true });
     }
