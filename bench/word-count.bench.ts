@@ -86,13 +86,16 @@ const DISTRIBUTED_BWRAP = "TorMR streaming, job host + 2 workers, bwrap";
 /**
  * What #8's modes cost, each as a ratio to the plain distributed run (VC3 reports 4.5-8% for its
  * integrity modes, M2R 17-130% for oblivious shuffling): every task twice on distinct workers; map
- * outputs padded to equal partition sizes; an exposure cap of 75% per worker (with 2 workers a cap
+ * outputs padded to equal partition sizes; 30% of the tasks run again by the job host in its own
+ * sandbox, and 20% more maps as decoys; an exposure cap of 75% per worker (with 2 workers a cap
  * of exactly 50% passes the submission check but leaves no slack for splits of unequal record
  * counts, and the job fails by name when a split fits neither worker).
  */
 const INTEGRITY_MODES: readonly (readonly [string, string])[] = [
   ["replication 2", "-D tormr.replication=2"],
   ["shuffle padding", "-D tormr.shuffle.padding=true"],
+  // The rates docs/job-host.md recommends for checks without replicas.
+  ["spot checks 30% with decoys 20%", "-D tormr.spotcheck.rate=0.3 -D tormr.decoy.rate=0.2"],
   ["exposure cap 75%", "-D tormr.exposure.cap=75%"],
 ];
 /** Sealing may add at most 10% to a job's time: the sealed run keeps 1/1.1 of the plain one's speed. */

@@ -24,8 +24,9 @@ export async function jobStatus(db: JobHostDb, jobId: string): Promise<JobStatus
     where: { job: jobId },
     select: { kind: true, state: true, counters: true, checkKind: true },
   });
+  // Decoys are the job host's checks, not the job's maps: `checks` counts them.
   const phase = (kind: string): PhaseCounts => {
-    const of = tasks.filter((t) => t.kind === kind);
+    const of = tasks.filter((t) => t.kind === kind && t.checkKind !== "decoy");
     return {
       total: of.length,
       committed: of.filter((t) => t.state === "committed").length,
