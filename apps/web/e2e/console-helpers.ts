@@ -85,6 +85,8 @@ export async function startStreamingJob(
     conf?: string;
     workers?: number;
     executable?: boolean;
+    /** Other fields of the form by id, e.g. `{ spotchecks: "30" }`. */
+    fields?: Record<string, string>;
   },
 ): Promise<string> {
   await page.goto(`${consoleUrl()}/console/new`);
@@ -98,6 +100,7 @@ export async function startStreamingJob(
   await page.fill("#conf", job.conf ?? "");
   await page.check("input[name=cluster][value=local]");
   await page.fill("#workers", String(job.workers ?? 3));
+  for (const [id, value] of Object.entries(job.fields ?? {})) await page.fill(`#${id}`, value);
   await page.click("button[type=submit]");
   await expect(page).toHaveURL(/\/console\/jobs\/job_\w+$/);
   return page.url().split("/").pop() as string;

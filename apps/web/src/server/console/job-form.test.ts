@@ -142,6 +142,52 @@ describe("the new-job form", () => {
     });
   });
 
+  it("sets the spot-check and decoy rates from their fields, and says what is wrong beside them", () => {
+    const streaming = { kind: "streaming", mapper: "cat", reducer: "cat", reduces: "1" };
+    expect(build({ ...streaming, spotchecks: " 30 ", decoys: "20" })).toMatchObject({
+      ok: true,
+      spec: { conf: { "tormr.spotcheck.rate": "30%", "tormr.decoy.rate": "20%" } },
+    });
+    const edges = build({ ...streaming, spotchecks: "100", decoys: ".5" });
+    expect(edges.ok && edges.spec.conf).toEqual({
+      "tormr.spotcheck.rate": "100%",
+      "tormr.decoy.rate": "0.5%",
+    });
+    // 0 is no checks, as the engine reads it; empty sets nothing.
+    const zero = build({ ...streaming, spotchecks: "0", decoys: "" });
+    expect(zero.ok && zero.spec.conf).toEqual({ "tormr.spotcheck.rate": "0%" });
+    for (const value of ["101", "100.5", "-5", "abc", "30%", "0.3.1"]) {
+      for (const field of ["spotchecks", "decoys"]) {
+        expect(
+          jobFormSchema.safeParse({ ...streaming, [field]: value }).error?.issues[0],
+        ).toMatchObject({ path: [field], message: "expected a percentage from 0 to 100, e.g. 30" });
+      }
+    }
+    expect(
+      build({
+        ...streaming,
+        spotchecks: "30",
+        decoys: "20",
+        conf: "tormr.spotcheck.rate=0.1\ntormr.decoy.rate=10%",
+      }),
+    ).toEqual({
+      ok: false,
+      warnings: [],
+      errors: {
+        spotchecks:
+          "the spot-check rate is also set under Settings (-D tormr.spotcheck.rate): set it in one place",
+        decoys:
+          "the decoy rate is also set under Settings (-D tormr.decoy.rate): set it in one place",
+      },
+    });
+    // Either may come from the Settings lines alone, the other from its field.
+    const fromConf = build({ ...streaming, conf: "tormr.spotcheck.rate=0.3", decoys: "20" });
+    expect(fromConf.ok && fromConf.spec.conf).toEqual({
+      "tormr.spotcheck.rate": "0.3",
+      "tormr.decoy.rate": "20%",
+    });
+  });
+
   it("puts the job host's refusals of a cap beside the field to change", () => {
     expect(
       fieldOfEngineError(
@@ -159,6 +205,18 @@ describe("the new-job form", () => {
       fieldOfEngineError(
         "ERR_BAD_CONF",
         "split 0 (a.txt, bytes 0-3) holds 3 of 3 input records (100%), over the exposure cap of 25%: …",
+      ),
+    ).toBe("conf");
+    expect(
+      fieldOfEngineError(
+        "ERR_BAD_CONF",
+        "-D tormr.decoy.rate plants decoys of sampled input records, which -D tormr.exposure.cap would not count: under an exposure cap use spot checks (-D tormr.spotcheck.rate) alone",
+      ),
+    ).toBe("decoys");
+    expect(
+      fieldOfEngineError(
+        "ERR_BAD_CONF",
+        "-D tormr.replication=2 already compares every task's results; spot checks (-D tormr.spotcheck.rate) and decoys (-D tormr.decoy.rate) are for jobs without replicas: set one or the other",
       ),
     ).toBe("conf");
   });

@@ -3,6 +3,7 @@ import { makeJobId } from "@tormr/mapreduce/job-id";
 import { type Draft, getDraft } from "../../../server/console/drafts.ts";
 import { Field } from "../_components/field.tsx";
 import { bytes } from "../_components/format.ts";
+import { ProtectionFields } from "./protection-fields.tsx";
 
 export const dynamic = "force-dynamic";
 
@@ -259,37 +260,7 @@ export default async function NewJobPage(props: { searchParams: Promise<{ draft?
               defaultValue={value("workers", "3")}
             />
           </Field>
-          <Field
-            name="cap"
-            label="Exposure cap (%)"
-            error={e.cap}
-            hint="optional: no worker is given more than this share of the input records, nor of the map output; a job that cannot keep to it is refused or fails, never run past it"
-          >
-            <input
-              id="cap"
-              type="text"
-              inputMode="decimal"
-              name="cap"
-              placeholder="e.g. 25"
-              defaultValue={value("cap")}
-            />
-          </Field>
-          <Field
-            name="collusion"
-            label="Collusion k"
-            error={e.collusion}
-            hint="optional, with a cap: any k workers together are held to the cap too (needs at least k ÷ cap workers)"
-          >
-            <input
-              id="collusion"
-              type="number"
-              name="collusion"
-              min={1}
-              max={32}
-              placeholder="1"
-              defaultValue={value("collusion")}
-            />
-          </Field>
+          <ProtectionFields value={value} errors={e} />
         </fieldset>
         <button type="submit">Start the job</button>
       </form>

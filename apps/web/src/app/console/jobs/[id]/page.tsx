@@ -8,13 +8,13 @@ import { ExposureChart } from "../../_components/exposure-chart.tsx";
 import { HostDown } from "../../_components/host-down.tsx";
 import { LiveRefresh } from "../../_components/live-refresh.tsx";
 import { TaskTimeline } from "../../_components/task-timeline.tsx";
+import { ChecksCard, IntegrityCard } from "./integrity-cards.tsx";
 import {
   AttemptsTable,
   ClusterCard,
   CountersCard,
   ExposureBudget,
   FailuresCard,
-  IntegrityCard,
   ResultsCard,
   Tiles,
 } from "./sections.tsx";
@@ -107,6 +107,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
       </div>
       <FailuresCard view={view} />
       <IntegrityCard view={view} />
+      <ChecksCard view={view} />
       <div className="grid">
         <CountersCard view={view} />
         <ResultsCard view={view} />
