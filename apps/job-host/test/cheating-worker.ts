@@ -35,6 +35,8 @@ export interface CheatOptions {
   modes: readonly CheatMode[];
   /** Attack only maps ("m") or only reduces ("r"): the other kind it runs honestly. */
   only?: "m" | "r";
+  /** Run this many tasks honestly before any attack (a cheater that knows new workers are checked). */
+  honestFirst?: number;
 }
 
 /** "task_job_2026_0001_m_000003" → "m3". */
@@ -97,7 +99,9 @@ export function cheatingSandbox(options: CheatOptions): { sandbox: Sandbox; atta
       const first = !decided.has(taskId);
       if (first) {
         const kind = taskName(taskId)[0];
-        const attacked = random() < options.rate && (!options.only || kind === options.only);
+        const patient = decided.size < (options.honestFirst ?? 0);
+        const attacked =
+          random() < options.rate && (!options.only || kind === options.only) && !patient;
         const pick = options.modes[Math.floor(random() * options.modes.length)] ?? "corrupt";
         decided.set(taskId, attacked ? pick : null);
       }

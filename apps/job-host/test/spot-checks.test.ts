@@ -12,6 +12,7 @@ import { provenanceSchema } from "@tormr/protocol/provenance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyOutput } from "../src/cli/verify-command.ts";
 import type { HostSplit } from "../src/master/decoys.ts";
+import { jobExposure } from "../src/master/job-exposure.ts";
 import { type JobHost, startJobHost } from "../src/master/job-host.ts";
 import { jobStatus } from "../src/master/job-status.ts";
 import { type Attack, runCheatingWorker } from "./cheating-worker.ts";
@@ -88,20 +89,21 @@ async function committedElsewhere(jobId: string, task: string, worker: string) {
 }
 
 describe("a cheating worker among honest ones, spot checks and decoys alone", () => {
-  // 20 small jobs (4 files of about 45 kB: 8 maps, 2 decoys, 2 reduces), each with a fresh
-  // cheater of 2 slots beside one honest worker: each job is one trial.
+  // Small jobs (4 files of about 45 kB: 8 maps, 2 decoys, 2 reduces), each with a fresh cheater
+  // of 2 slots beside one honest worker: each job is one trial.
   let small: Workspace;
   beforeAll(() => {
     small = workspace(4, 45_000, 71);
   });
   afterAll(() => small?.cleanup());
-  const trials: { attacks: Attack[]; detected: boolean }[] = [];
 
-  it("is caught in at least 19 of 20 jobs; everything it did is redone, and the output is the oracle's", async () => {
-    for (let round = 0; round < 20; round++) {
+  /** Runs `rounds` jobs with a cheater; per job, whether it was caught and all its attacks undone. */
+  async function trials(rounds: number, seed: number, honestFirst = 0) {
+    const out: { attacks: Attack[]; detected: boolean }[] = [];
+    for (let round = 0; round < rounds; round++) {
       const spec = jobSpec({
         inputs: [small.input],
-        output: join(small.dir, `cheat-${round}`),
+        output: join(small.dir, `cheat-${seed}-${round}`),
         task: {
           kind: "streaming",
           mapper: "python3 wc_mapper.py",
@@ -113,14 +115,14 @@ describe("a cheating worker among honest ones, spot checks and decoys alone", ()
       });
       await host.master.createJob(spec, { workers: 2 });
       const [ticket] = await host.master.createTickets(spec.id, 1);
-      const dir = mkdtempSync(join(state, `cheat-${round}-`));
+      const dir = mkdtempSync(join(state, `cheat-${seed}-${round}-`));
       const modes = (["corrupt", "drop", "stale"] as const).filter((_, i) => i !== round % 3);
       const [cheater] = await Promise.all([
         runCheatingWorker({
           jobHost: host.workerUrl,
           ticket: ticket as string,
           dir,
-          cheat: { seed: 3000 + round, rate: 0.9, modes },
+          cheat: { seed: seed + round, rate: 0.9, modes, honestFirst },
           slots: 2,
         }),
         joinWorkers(host, spec.id, 1, dir),
@@ -144,15 +146,29 @@ describe("a cheating worker among honest ones, spot checks and decoys alone", ()
         expect(worker.caught).toMatch(/^(spot check|decoy): /);
         expect(readParts(spec.output)).toEqual(wordCountOracle(small.input));
       }
-      trials.push({ attacks: cheater.attacks, detected });
+      out.push({ attacks: cheater.attacks, detected });
     }
-    const caught = trials.filter((t) => t.detected).length;
+    const caught = out.filter((t) => t.detected).length;
     console.log(
-      `spot checks (${RECOMMENDED[SPOT_CHECK_KEY]}) + decoys (${RECOMMENDED[DECOY_KEY]}): cheater caught in ${caught} of ${trials.length} jobs, ${trials.reduce((n, t) => n + t.attacks.length, 0)} attacks`,
+      `spot checks (${RECOMMENDED[SPOT_CHECK_KEY]}) + decoys (${RECOMMENDED[DECOY_KEY]})${honestFirst ? `, cheater honest on its first ${honestFirst} tasks` : ""}: caught in ${caught} of ${out.length} jobs, ${out.reduce((n, t) => n + t.attacks.length, 0)} attacks`,
     );
-    expect(trials.length).toBeGreaterThanOrEqual(19);
-    expect(caught).toBeGreaterThanOrEqual(trials.length - 1);
+    return { jobs: out.length, caught };
+  }
+
+  it("is caught in at least 19 of 20 jobs; everything it did is redone, and the output is the oracle's", async () => {
+    const { jobs, caught } = await trials(20, 3000);
+    expect(jobs).toBeGreaterThanOrEqual(19);
+    expect(caught).toBeGreaterThanOrEqual(jobs - 1);
     expect(events.some((e) => e.event === "worker-caught")).toBe(true);
+  }, 600_000);
+
+  it("is caught by the secret draw and the decoys alone when it plays honest on its first tasks", async () => {
+    // Honest on its first 2 (one per slot), so probation cannot catch it: only the drawn tasks
+    // and the decoys can. A miss is about (1 - 0.9 × 5/12)^6 ≈ 6% per job (docs/job-host.md);
+    // 8 of 10 leaves room for chance.
+    const { jobs, caught } = await trials(10, 4000, 2);
+    expect(jobs).toBeGreaterThanOrEqual(9);
+    expect(caught).toBeGreaterThanOrEqual(jobs - 2);
   }, 600_000);
 });
 
@@ -199,6 +215,16 @@ describe("an honest cluster with spot checks and decoys", () => {
       checked.length,
     );
     expect(await verify(spec.output)).toMatchObject({ code: 0 });
+    // The exposure report's input is the real input: decoys count only for whoever read them.
+    const exposure = await jobExposure(host.db, spec.id);
+    expect(exposure.input.records).toBe(lines);
+    const seen = exposure.workers.reduce((n, w) => n + w.input.records, 0);
+    expect(seen).toBeGreaterThan(lines);
+    // A committed result keeps no "waiting for the job host's own run" note.
+    const notes = await host.db.attempt.findMany({
+      where: { job: spec.id, state: "succeeded", error: { not: null } },
+    });
+    expect(notes).toEqual([]);
   }, 240_000);
 
   it("numbers a map-only job's parts over its real maps, and tormr verify passes", async () => {

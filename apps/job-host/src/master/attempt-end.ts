@@ -314,7 +314,16 @@ export async function endAttempt(
 ): Promise<void> {
   const row = await ctx.db.attempt.update({
     where: { id: attempt.id },
-    data: { state, finishedAt: new Date(), ...(message ? { error: message } : {}) },
+    // A held result's "waiting for …" note is over once it commits or agrees.
+    data: {
+      state,
+      finishedAt: new Date(),
+      ...(message
+        ? { error: message }
+        : ["succeeded", "agreed"].includes(state)
+          ? { error: null }
+          : {}),
+    },
   });
   await ctx.store.revoke(
     { jti: row.grantJti, job: row.job, exp: Math.floor(row.grantExp.getTime() / 1000) },

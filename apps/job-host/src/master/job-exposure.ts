@@ -67,8 +67,17 @@ export async function jobExposure(db: JobHostDb, jobId: string): Promise<JobExpo
       bytes: Math.max(known?.bytes ?? 0, Number(read._max.bytes ?? 0)),
     });
   }
+  // A decoy (#8) re-shows sampled input records: they count for the worker that read them, never
+  // in the job's own totals, so a share is of the real input and errs high, never low.
+  const decoys = await db.task.findMany({
+    where: { job: jobId, checkKind: "decoy" },
+    select: { index: true },
+  });
+  const decoyPrefixes = decoys.map((d) => `j/${jobId}/split/${d.index}/`);
   const totals = { input: emptyTotal(), mapOutput: emptyTotal() };
-  for (const bucket of facts.values()) add(totals[bucket.kind], bucket);
+  for (const [id, bucket] of facts) {
+    if (!decoyPrefixes.some((prefix) => id.startsWith(prefix))) add(totals[bucket.kind], bucket);
+  }
   const workers = new Map<string, Record<Kind, ExposureShare>>();
   const shareOf = (pseudonym: string) => {
     let share = workers.get(pseudonym);
