@@ -155,6 +155,20 @@ export async function keepResult(
   });
 }
 
+/** A verified result that must wait to be compared: its plaintext digests measured, its result kept, `held`. */
+export async function holdResult(
+  ctx: AttemptContext,
+  job: { id: string; reduces: number; spec: string },
+  attempt: { id: string; job: string; task: string; worker: string },
+  keys: Map<string, HeldBucket>,
+  signed: SignedResult,
+  why: string,
+): Promise<void> {
+  await ctx.digests.measure(attempt.id, keys, outputFormat(job, attempt.task));
+  await keepResult(ctx, attempt, keys, signed);
+  await endAttempt(ctx, attempt, "held", why);
+}
+
 /** Commits the task to `attempt` (its result already kept), and stops its other attempts. */
 export async function commitWinner(
   ctx: AttemptContext,
@@ -199,9 +213,7 @@ async function settleReplica(
   keys: Map<string, HeldBucket>,
   signed: SignedResult,
 ): Promise<boolean> {
-  await ctx.digests.measure(attempt.id, keys, outputFormat(job, attempt.task));
-  await keepResult(ctx, attempt, keys, signed);
-  await endAttempt(ctx, attempt, "held", "verified; waiting for its replicas to agree");
+  await holdResult(ctx, job, attempt, keys, signed, "verified; waiting for its replicas to agree");
   const standing = await replicaStanding(ctx.db, ctx.digests, job, attempt.task);
   const { replication, held, results, tally: votes } = standing;
   if (!votes.quorum) {

@@ -1,7 +1,7 @@
 // How a checked task's results end (#8): held until the job host's own run of the task is done, then committed if they match it; a worker whose result does not is caught, and nothing it did in the job is trusted.
 import type { JobHostDb } from "@tormr/db/job-host";
 import { parseResultStatement } from "@tormr/protocol/worker-api";
-import { type AttemptContext, commitWinner, endAttempt, keepResult } from "./attempt-end.ts";
+import { type AttemptContext, commitWinner, endAttempt, holdResult } from "./attempt-end.ts";
 import { outputFormat, outputIdsOf } from "./replication.ts";
 import type { SignedResult } from "./result-signature.ts";
 import { type CheckRun, reduceInputIds } from "./task-check.ts";
@@ -25,9 +25,14 @@ export async function settleChecked(
   keys: Map<string, HeldBucket>,
   signed: SignedResult,
 ): Promise<boolean> {
-  await ctx.digests.measure(attempt.id, keys, outputFormat(job, attempt.task));
-  await keepResult(ctx, attempt, keys, signed);
-  await endAttempt(ctx, attempt, "held", "verified; waiting for the job host's own run of it");
+  await holdResult(
+    ctx,
+    job,
+    attempt,
+    keys,
+    signed,
+    "verified; waiting for the job host's own run of it",
+  );
   const committed = await judgeChecked(ctx, job.id, attempt.task);
   return committed === attempt.number;
 }

@@ -8,6 +8,7 @@ import {
   type Integrity,
   type JobStatus,
   jobStateSchema,
+  type Outvoted,
   type PhaseCounts,
 } from "@tormr/protocol/admin-api";
 import type { JobProgress } from "../local/types.ts";
@@ -74,19 +75,6 @@ export async function jobChecks(db: JobHostDb, jobId: string): Promise<Checks> {
     where: { job: jobId, checkKind: { not: null } },
     select: { checkKind: true, state: true },
   });
-  const caught = await db.attempt.findMany({
-    where: { job: jobId, state: "outvoted" },
-    orderBy: [{ task: "asc" }, { number: "asc" }],
-    select: { task: true, number: true, worker: true, error: true },
-  });
-  const reported = new Set(
-    (
-      await db.worker.findMany({
-        where: { job: jobId, reportedAt: { not: null } },
-        select: { pseudonym: true },
-      })
-    ).map((w) => w.pseudonym),
-  );
   const undone = await db.attempt.count({
     where: {
       job: jobId,
@@ -101,13 +89,7 @@ export async function jobChecks(db: JobHostDb, jobId: string): Promise<Checks> {
     spotChecked: tasks.filter((t) => t.checkKind === "spot").length,
     decoys: tasks.filter((t) => t.checkKind === "decoy").length,
     passed: tasks.filter((t) => t.state === "committed").length,
-    caught: caught.map((a) => ({
-      task: a.task,
-      attempt: a.number,
-      worker: a.worker,
-      reason: a.error ?? "caught",
-      reported: reported.has(a.worker),
-    })),
+    caught: await outvotedResults(db, jobId),
     undone,
   };
 }
@@ -121,6 +103,17 @@ export async function jobIntegrity(
   const replicas = await db.attempt.count({
     where: { job: jobId, state: { in: ["held", "agreed", "succeeded", "outvoted"] } },
   });
+  const outvoted = await outvotedResults(db, jobId);
+  return {
+    replication,
+    replicas,
+    mismatches: new Set(outvoted.map((a) => a.task)).size,
+    outvoted,
+  };
+}
+
+/** Every result outvoted (by its replicas, or by a check), with whether its worker was reported. */
+async function outvotedResults(db: JobHostDb, jobId: string): Promise<Outvoted[]> {
   const outvoted = await db.attempt.findMany({
     where: { job: jobId, state: "outvoted" },
     orderBy: [{ task: "asc" }, { number: "asc" }],
@@ -134,18 +127,13 @@ export async function jobIntegrity(
       })
     ).map((w) => w.pseudonym),
   );
-  return {
-    replication,
-    replicas,
-    mismatches: new Set(outvoted.map((a) => a.task)).size,
-    outvoted: outvoted.map((a) => ({
-      task: a.task,
-      attempt: a.number,
-      worker: a.worker,
-      reason: a.error ?? "outvoted",
-      reported: reported.has(a.worker),
-    })),
-  };
+  return outvoted.map((a) => ({
+    task: a.task,
+    attempt: a.number,
+    worker: a.worker,
+    reason: a.error ?? "outvoted",
+    reported: reported.has(a.worker),
+  }));
 }
 
 export async function jobAttempts(db: JobHostDb, jobId: string): Promise<AttemptRecord[]> {
