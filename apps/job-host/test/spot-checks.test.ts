@@ -1,5 +1,5 @@
 // Spot checks and decoy splits (#8): without replicas, the job host's own runs of a secret sample of tasks and of planted decoys catch a cheating worker, and everything it did is redone; honest jobs are untouched by them.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -20,6 +20,7 @@ import {
   fixture,
   inputFiles,
   jobSpec,
+  oracle,
   readParts,
   SMALL_SPLITS,
   type Workspace,
@@ -227,6 +228,44 @@ describe("an honest cluster with spot checks and decoys", () => {
     expect(notes).toEqual([]);
   }, 240_000);
 
+  for (const [name, task, files, expected] of [
+    [
+      "a JS job",
+      { kind: "js", module: fixture("wordcount.mjs") },
+      [],
+      () => wordCountOracle(w.input),
+    ],
+    [
+      "a mapper that prints its input file's name",
+      { kind: "streaming", mapper: "sh input_file_mapper.sh", reducer: "cat" },
+      [fixture("input_file_mapper.sh")],
+      () =>
+        inputFiles(w.input)
+          .flatMap((f) =>
+            oracle([f], `env mapreduce_map_input_file='${f}' ${fixture("input_file_mapper.sh")}`),
+          )
+          .sort(),
+    ],
+  ] as const) {
+    it(`checks ${name} on the job host as its workers ran it: every task checked, nobody caught`, async () => {
+      const spec = jobSpec({
+        inputs: [w.input],
+        output: join(w.dir, `every-${name.length}`),
+        task,
+        files: [...files],
+        numReduceTasks: 2,
+        conf: { ...SMALL_SPLITS, [SPOT_CHECK_KEY]: "1", [DECOY_KEY]: "0.2" },
+      });
+      await host.master.createJob(spec, { workers: 2 });
+      await joinWorkers(host, spec.id, 2, mkdtempSync(join(state, "every-")));
+      const job = await host.db.job.findUniqueOrThrow({ where: { id: spec.id } });
+      expect({ state: job.state, error: job.error }).toEqual({ state: "succeeded", error: null });
+      const status = await jobStatus(host.db, spec.id);
+      expect(status.checks).toMatchObject({ spotChecked: 18, decoys: 4, passed: 22, caught: [] });
+      expect(readParts(spec.output)).toEqual(expected());
+    }, 240_000);
+  }
+
   it("numbers a map-only job's parts over its real maps, and tormr verify passes", async () => {
     const spec = wordCount("map-only", { [DECOY_KEY]: "0.2" }, 0);
     await host.master.createJob(spec, { workers: 2 });
@@ -367,6 +406,27 @@ describe("refusals at submission", () => {
     await expect(refusal({ [EXPOSURE_CAP_KEY]: "0.5" })).rejects.toThrow(
       "-D tormr.decoy.rate plants decoys of sampled input records, which -D tormr.exposure.cap would not count: under an exposure cap use spot checks (-D tormr.spotcheck.rate) alone",
     );
+  });
+
+  it("leaves another job's decoys alone, and no decoys of a job it refused", async () => {
+    const first = wordCount("decoys-kept");
+    await host.master.createJob(first);
+    const decoys = join(state, "host", "decoys", first.id);
+    const planted = readdirSync(decoys).sort();
+    expect(planted.length).toBeGreaterThanOrEqual(4);
+    await expect(host.master.createJob(first)).rejects.toThrow(
+      expect.objectContaining({
+        code: "ERR_JOB_EXISTS",
+        message: `job ${first.id} already exists on this job host`,
+      }),
+    );
+    expect(readdirSync(decoys).sort()).toEqual(planted);
+    // Its output folder exists now: a second job writing there is refused after planting.
+    const second = { ...wordCount("decoys-refused"), output: first.output };
+    await expect(host.master.createJob(second)).rejects.toThrow("output folder already exists");
+    expect(existsSync(join(state, "host", "decoys", second.id))).toBe(false);
+    await host.master.cancel(first.id);
+    expect(existsSync(decoys)).toBe(false);
   });
 
   it("refuses a rate that is not a share", async () => {

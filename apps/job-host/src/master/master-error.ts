@@ -1,7 +1,7 @@
 // The master's refusals: a stable code, an HTTP status, and a message that names the problem.
 import type { WorkerApiCode } from "@tormr/protocol/worker-api";
 
-const STATUS: Record<WorkerApiCode | "ERR_JOB" | "ERR_NO_JOB", number> = {
+const STATUS: Record<WorkerApiCode | "ERR_JOB" | "ERR_NO_JOB" | "ERR_JOB_EXISTS", number> = {
   ERR_BAD_MESSAGE: 400,
   ERR_PROTOCOL_VERSION: 400,
   ERR_TICKET: 403,
@@ -17,6 +17,7 @@ const STATUS: Record<WorkerApiCode | "ERR_JOB" | "ERR_NO_JOB", number> = {
   ERR_TOO_LARGE: 413,
   ERR_JOB: 400,
   ERR_NO_JOB: 404,
+  ERR_JOB_EXISTS: 409,
 };
 
 export type MasterErrorCode = keyof typeof STATUS;

@@ -150,8 +150,16 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   async createJob(spec: JobSpec, options: NewJobOptions = {}): Promise<void> {
     const refusal = replicationRefusal(jobSettings(spec).replication, options.workers);
     if (refusal) throw new MapReduceError("ERR_BAD_CONF", refusal);
+    // Before anything is written under the id: another job's decoys live under it.
+    if (await this.db.job.findUnique({ where: { id: spec.id }, select: { id: true } })) {
+      throw new MasterError("ERR_JOB_EXISTS", `job ${spec.id} already exists on this job host`);
+    }
     await setUpJob(this.db, join(this.options.stateDir, "code"), spec, options, {
       decoyDir: this.decoyDir(spec.id),
+    }).catch(async (error: unknown) => {
+      // A job refused after its decoys were planted (its output folder exists) leaves none.
+      await rm(this.decoyDir(spec.id), { recursive: true, force: true });
+      throw error;
     });
     this.log({ event: "job-created", job: spec.id });
     void this.prepare(spec.id);

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -75,6 +76,10 @@ export interface CheckedJob {
 export class TaskChecker {
   private readonly runs = new Map<string, Promise<CheckRun>>();
   private readonly codeDirs = new Map<string, Promise<string>>();
+  /** Runs under way, and those waiting for one to end: at most one per core at once. */
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly limit: number;
 
   constructor(
     private readonly options: {
@@ -83,8 +88,12 @@ export class TaskChecker {
       wrapping: RawKeyPair;
       stateDir: string;
       sandbox: CheckSandbox;
+      /** Runs at once; default one per core of this machine. */
+      concurrency?: number;
     },
-  ) {}
+  ) {
+    this.limit = options.concurrency ?? Math.max(1, availableParallelism());
+  }
 
   /**
    * Each output's plaintext SHA-256 of the job host's own run of `task`, in the grant's order,
@@ -94,10 +103,21 @@ export class TaskChecker {
     const key = `${job.id}/${task}`;
     let run = this.runs.get(key);
     if (!run) {
-      run = this.run(job, task).finally(() => this.runs.delete(key));
+      run = this.queued(() => this.run(job, task)).finally(() => this.runs.delete(key));
       this.runs.set(key, run);
     }
     return run;
+  }
+
+  private async queued<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.active >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
   }
 
   /** Removes a finished job's unpacked code and working files. */
