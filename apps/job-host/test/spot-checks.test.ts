@@ -144,6 +144,10 @@ describe("a cheating worker among honest ones, spot checks and decoys alone", ()
       const detected = worker.caught !== null && undone === cheater.attacks.length;
       if (detected) {
         expect(worker.state).toBe("removed");
+        // The cheater was told why it is out.
+        expect(cheater.summary.reason).toMatch(
+          /^this worker was removed from the job: a result of it did not match the job host's own run \((spot check|decoy): /,
+        );
         expect(worker.caught).toMatch(/^(spot check|decoy): /);
         expect(readParts(spec.output)).toEqual(wordCountOracle(small.input));
       }

@@ -1,5 +1,6 @@
 // How a checked task's results end (#8): held until the job host's own run of the task is done, then committed if they match it; a worker whose result does not is caught, and nothing it did in the job is trusted.
 import type { JobHostDb } from "@tormr/db/job-host";
+import { type JobSpec, jobSettings } from "@tormr/mapreduce/job-spec";
 import { parseResultStatement } from "@tormr/protocol/worker-api";
 import { type AttemptContext, commitWinner, endAttempt, holdResult } from "./attempt-end.ts";
 import { outputFormat, outputIdsOf } from "./replication.ts";
@@ -9,6 +10,32 @@ import type { HeldBucket } from "./task-grants.ts";
 
 type AttemptRow = { id: string; job: string; task: string; number: number; worker: string };
 type JobRow = { id: string; reduces: number; spec: string };
+
+/**
+ * Under spot checks, a worker's first task is checked (probation, as BOINC checks a new host's
+ * first results), marked as it is handed out so the job host's own run starts beside the
+ * worker's. (attempt-end.ts's `onProbation` covers a worker whose first task ended without a
+ * result.) Returns the task's check and expected digests as they stand.
+ */
+export async function firstTaskChecked(
+  db: JobHostDb,
+  job: { id: string; spec: string },
+  worker: string,
+  task: string,
+): Promise<{ checkKind: string | null; expected: string | null }> {
+  const key = { job_name: { job: job.id, name: task } };
+  const row = await db.task.findUniqueOrThrow({
+    where: key,
+    select: { checkKind: true, expected: true },
+  });
+  if (row.checkKind || jobSettings(JSON.parse(job.spec) as JobSpec).spotCheckRate === 0) return row;
+  if ((await db.attempt.count({ where: { job: job.id, worker } })) > 1) return row;
+  return db.task.update({
+    where: key,
+    data: { checkKind: "spot" },
+    select: { checkKind: true, expected: true },
+  });
+}
 
 /** What a check is called in messages and in the board's report. */
 const checkName = (kind: string) => (kind === "decoy" ? "decoy" : "spot check");

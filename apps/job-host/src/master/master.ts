@@ -15,7 +15,7 @@ import type {
 import type { BucketStore } from "../store/bucket-store.ts";
 import { assignAttempt } from "./assign.ts";
 import { type AttemptContext, commitAttempt, endAttempt, replicaAssigned } from "./attempt-end.ts";
-import { checkRan, judgeChecked } from "./check-end.ts";
+import { checkRan, firstTaskChecked, judgeChecked } from "./check-end.ts";
 import { finishJob, type JobOutcome } from "./finish-job.ts";
 import { storedCompression } from "./job-compression.ts";
 import { type NewJobOptions, sealSplits, setUpJob } from "./job-setup.ts";
@@ -349,7 +349,9 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     if (worker.state === "removed") {
       return {
         state: "done",
-        reason: "this worker was removed from the job after repeated failures",
+        reason: worker.caught
+          ? `this worker was removed from the job: a result of it did not match the job host's own run (${worker.caught})`
+          : "this worker was removed from the job after repeated failures",
       };
     }
     const job = await this.jobRow(worker.job);
@@ -378,10 +380,8 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     );
     await replicaAssigned(this.attemptContext, job.id, task.name);
     // A checked task's own run starts with its first attempt, so the result seldom waits for it.
-    const checked = await this.db.task.findUniqueOrThrow({
-      where: { job_name: { job: job.id, name: task.name } },
-      select: { checkKind: true, expected: true },
-    });
+    // A worker's first task is checked (probation), so its run starts now too.
+    const checked = await firstTaskChecked(this.db, job, worker.pseudonym, task.name);
     if (checked.checkKind && checked.expected === null) this.startCheck(job.id, task.name);
     if (task.sameEpoch !== undefined) {
       // The Sybil window could not be kept: nobody of another registration epoch can take it.
