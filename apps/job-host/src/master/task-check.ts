@@ -76,7 +76,7 @@ export interface CheckedJob {
 export class TaskChecker {
   private readonly runs = new Map<string, Promise<CheckRun>>();
   private readonly codeDirs = new Map<string, Promise<string>>();
-  /** Runs under way, and those waiting for one to end: at most one per core at once. */
+  /** Runs under way, and those waiting for one to end: at most one per two cores at once. */
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly limit: number;
@@ -88,11 +88,14 @@ export class TaskChecker {
       wrapping: RawKeyPair;
       stateDir: string;
       sandbox: CheckSandbox;
-      /** Runs at once; default one per core of this machine. */
+      /**
+       * Runs at once. Default: one per two cores of this machine, the rest being the store's and
+       * the master's (each run holds a task's sort buffer in this process).
+       */
       concurrency?: number;
     },
   ) {
-    this.limit = options.concurrency ?? Math.max(1, availableParallelism());
+    this.limit = options.concurrency ?? Math.max(1, Math.floor(availableParallelism() / 2));
   }
 
   /**
