@@ -132,7 +132,8 @@ export async function judgeChecked(
     const digests = await ctx.digests.of(ctx.db, attempt.id, ids, format);
     ctx.digests.forget(attempt.id);
     const at = expected.findIndex((d, i) => digests[i] !== d);
-    if (at < 0 && digests.length === expected.length && committed === undefined) {
+    const matches = at < 0 && digests.length === expected.length;
+    if (matches && committed === undefined) {
       const winner = await ctx.store.commit(jobId, taskName, attempt.number);
       if (winner !== attempt.number) {
         throw new Error(
@@ -153,7 +154,7 @@ export async function judgeChecked(
       if (kind === "decoy") for (const id of ids) await ctx.store.removeBucket(id);
       continue;
     }
-    if (at < 0) {
+    if (matches) {
       // A second matching result (a speculative copy): right, but not needed.
       await endAttempt(ctx, attempt, "killed", "another attempt of its task won");
       for (const id of ids) await ctx.store.removeBucket(id);
