@@ -74,7 +74,15 @@ export async function checkRan(
   run: CheckRun,
 ): Promise<void> {
   const row = await ctx.db.task.findUnique({ where: { job_name: { job: jobId, name: task } } });
-  if (!row || row.state === "committed" || run.stale) return;
+  if (!row || row.state === "committed") return;
+  if (run.stale) {
+    // A run asked for while this stale one was under way got this one: results that wait for
+    // it, on inputs that are whole again, get a fresh run. (Otherwise the next attempt starts it.)
+    const held = await ctx.db.attempt.count({ where: { job: jobId, task, state: "held" } });
+    const ready = await reduceInputIds(ctx.db, jobId, Number(task.slice(1)));
+    if (held > 0 && ready) ctx.startCheck(jobId, task);
+    return;
+  }
   const expected = run.digests;
   if (task.startsWith("r")) {
     // Maps undone since the run began: its inputs are not the reduce's any more.

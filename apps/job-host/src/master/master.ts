@@ -57,6 +57,8 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
   private readonly waiters = new Set<() => void>();
   /** One state change at a time: assignments and results must not interleave. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Seals under way (see `prepare`). */
+  private readonly preparing = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
   private expirer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -162,7 +164,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
       throw error;
     });
     this.log({ event: "job-created", job: spec.id });
-    void this.prepare(spec.id);
+    this.startPreparing(spec.id);
   }
 
   /**
@@ -209,6 +211,17 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     return job;
   }
 
+  /** Seals a job's splits in the background; `close` waits for it to stop. */
+  private startPreparing(jobId: string): void {
+    const preparing = this.prepare(jobId).finally(() => this.preparing.delete(preparing));
+    this.preparing.add(preparing);
+  }
+
+  /**
+   * Seals the splits, then lets the maps run. A job that ended meanwhile (cancelled) has what was
+   * sealed removed; a host closing stops between splits (the next start resumes the seal). It
+   * never rejects: a failure fails the job, and a failure to fail it is logged.
+   */
   private async prepare(jobId: string): Promise<void> {
     try {
       const job = await this.jobRow(jobId);
@@ -221,15 +234,28 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
         this.options.authority.issuer,
         { id: jobId, compression },
         splits,
-        () => this.wake(jobId),
+        () => {
+          if (this.closed) throw new Error("the job host is closing");
+          this.wake(jobId);
+        },
       );
-      await this.db.job.updateMany({
+      const started = await this.db.job.updateMany({
         where: { id: jobId, state: "preparing" },
         data: { state: "running" },
       });
+      if (started.count === 0) await this.options.store.removeJobBuckets(jobId);
       this.wake(jobId);
     } catch (error) {
-      await this.fail(jobId, `sealing the input failed: ${(error as Error).message}`);
+      if (this.closed) return;
+      const message = `sealing the input failed: ${(error as Error).message}`;
+      await this.locked(async () => {
+        const job = await this.db.job.findUnique({ where: { id: jobId } });
+        if (job && ["succeeded", "failed", "cancelled"].includes(job.state)) {
+          await this.options.store.removeJobBuckets(jobId);
+        } else await this.fail(jobId, message);
+      }).catch((failure: unknown) =>
+        this.log({ event: "prepare-failed", job: jobId, message, also: String(failure) }),
+      );
     }
   }
 
@@ -261,7 +287,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
         select: { task: true },
       });
       for (const { task } of waiting) await judgeChecked(this.attemptContext, job.id, task);
-      if (job.state === "preparing") void this.prepare(job.id);
+      if (job.state === "preparing") this.startPreparing(job.id);
       else await this.maybeFinish(job.id);
     }
   }
@@ -570,6 +596,7 @@ export class Master extends EventEmitter<{ job: [jobId: string] }> {
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.expirer) clearInterval(this.expirer);
     for (const waiter of this.waiters) waiter();
+    await Promise.all([...this.preparing]);
     await this.chain;
   }
 }
