@@ -2,6 +2,7 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { statusLinkSchema } from "@tormr/protocol/admin-api";
+import { wholeNumber } from "@tormr/protocol/whole-number";
 import type { Command } from "commander";
 import { z } from "zod";
 import { removeEndpoints, writeEndpoints } from "../master/host-endpoints.ts";
@@ -10,28 +11,15 @@ import { watchInterrupts } from "./interrupt.ts";
 import type { CliIo } from "./main.ts";
 import { parseOptions, UsageError } from "./usage-error.ts";
 
-/** A whole number from `min` to `max`, with a message that says so. */
-const whole = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, `expected a whole number from ${min} to ${max}`)
-        .max(max, `expected a whole number from ${min} to ${max}`),
-    );
-
 const optionsSchema = z.object({
   stateDir: z.string().min(1),
-  port: whole(0, 65535),
-  adminPort: whole(0, 65535),
-  tickets: whole(0, 1000),
-  heartbeatMs: whole(50, 3_600_000).optional(),
-  timeoutMs: whole(100, 86_400_000).optional(),
-  pollMs: whole(50, 600_000).optional(),
-  diskQuotaMb: whole(1, 1e9).optional(),
+  port: wholeNumber(0, 65535),
+  adminPort: wholeNumber(0, 65535),
+  tickets: wholeNumber(0, 1000),
+  heartbeatMs: wholeNumber(50, 3_600_000).optional(),
+  timeoutMs: wholeNumber(100, 86_400_000).optional(),
+  pollMs: wholeNumber(50, 600_000).optional(),
+  diskQuotaMb: wholeNumber(1, 1e9).optional(),
   json: z.boolean().default(false),
   tor: z.boolean().default(false),
   torControl: z
@@ -40,7 +28,7 @@ const optionsSchema = z.object({
     .default("127.0.0.1:9051"),
   request: statusLinkSchema.optional(),
   job: z.string().min(1).optional(),
-  boardPeriodMs: whole(100, 600_000).optional(),
+  boardPeriodMs: wholeNumber(100, 600_000).optional(),
 });
 
 /** `$XDG_STATE_HOME/tormr/job-host`, or `~/.local/state/tormr/job-host`. */

@@ -9,23 +9,12 @@ import {
   parseJobSpec,
   SPOT_CHECK_KEY,
 } from "@tormr/mapreduce/job-spec";
+import { wholeNumber } from "@tormr/protocol/whole-number";
 import { z } from "zod";
 import type { DraftUpload } from "./drafts.ts";
 import { mapPachydermSpec } from "./pachyderm.ts";
 
 const text = (max: number) => z.string().max(max, `expected at most ${max} characters`);
-const whole = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, `expected a whole number from ${min} to ${max}`)
-        .max(max, `expected a whole number from ${min} to ${max}`),
-    );
 
 const PERCENTAGE = "expected a percentage above 0 and at most 100, e.g. 25";
 /** Empty (no cap), or a percentage in (0, 100]. */
@@ -52,11 +41,11 @@ export const jobFormSchema = z.object({
   mapper: text(4096).default(""),
   combiner: text(4096).default(""),
   reducer: text(4096).default(""),
-  reduces: whole(0, 1000).default(1),
+  reduces: wholeNumber(0, 1000).default(1),
   conf: text(65_536).default(""),
   cmdenv: text(65_536).default(""),
   pipeline: text(262_144).default(""),
-  workers: whole(1, 32).default(3),
+  workers: wholeNumber(1, 32).default(3),
   /** Exposure cap (%): no worker may see more of the input records (`tormr.exposure.cap`). */
   cap: percentage.default(""),
   /** Collusion k: the cap also bounds any k workers together (`tormr.exposure.collusion`). */
