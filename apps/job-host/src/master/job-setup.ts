@@ -39,10 +39,9 @@ export interface NewJobOptions {
   workers?: number;
 }
 
-/** Where a job's decoy files go; `seed` pins the secret draw (unit tests only, never a host). */
+/** Where a job's decoy files go. */
 export interface CheckPlan {
   decoyDir: string;
-  seed?: string;
 }
 
 /**
@@ -61,7 +60,8 @@ export async function setUpJob(
   const settings = jobSettings(given);
   refuseUnderCap(settings, given.numReduceTasks, options.workers);
   refuseChecks(settings);
-  const draw = secretDraw(plan.seed, given.id);
+  // Fresh secret bytes per job: nobody, the requester included, can predict which are checked.
+  const draw = secretDraw(undefined, given.id);
   const real = await countUnderCap(
     settings,
     await planSplits(given.inputs, settings.splitSizeBytes),
