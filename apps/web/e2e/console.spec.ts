@@ -76,7 +76,9 @@ test("a worker killed mid-job: the console shows the lost attempt and its retry,
   await startStreamingJob(page, {
     inputs,
     files: [WC_MAPPER, WC_REDUCER],
-    mapper: "sleep 1 && python3 wc_mapper.py",
+    // Long enough that the kill below lands inside an attempt (fresh-clone CI once killed a
+    // worker between two 1-second maps, and nothing was lost).
+    mapper: "sleep 5 && python3 wc_mapper.py",
     reducer: "python3 wc_reducer.py",
     reduces: 1,
     conf: "mapreduce.input.fileinputformat.split.maxsize=4096",
